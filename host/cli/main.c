@@ -1,0 +1,228 @@
+/* Entry point of the rlae command: global flags, subcommand dispatch, help texts. */
+#include "cli.h"
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Defined weakly so the table below links before every subcommand exists; a subcommand whose
+ * engine is not built has run == NULL and says so. */
+#define WEAK __attribute__((weak))
+WEAK int cmd_config(int argc, char **argv);
+WEAK int cmd_generate(int argc, char **argv);
+WEAK int cmd_tokenize(int argc, char **argv);
+
+static const cli_command commands[] = {
+    {"train", "train an RLAE agent (PPO or MAPPO) from a config",
+     "usage: rlae train CONFIG [key.sub=value ...] [--resume RUN_DIR]\n"
+     "\n"
+     "Runs iterations of rollout -> PPO/MAPPO update -> periodic evaluation as described by CONFIG\n"
+     "(a YAML file; see `rlae config doc`). Overrides such as `train.iterations=50` or\n"
+     "`algorithm.name=mappo` are typed by the config schema. Checkpoints and the HDF5 log go to\n"
+     "run.out_dir; --resume RUN_DIR continues an interrupted run exactly.\n",
+     NULL},
+    {"eval", "evaluate a weighting method on tasks (accuracy with 95% CIs)",
+     "usage: rlae eval CONFIG [--method single:NAME|uniform|score|topk|gated|agent:CHECKPOINT]\n"
+     "                        [--limit N] [key.sub=value ...]\n"
+     "\n"
+     "Runs the ensemble of CONFIG's members on the task's evaluation split with the given weighting\n"
+     "method and prints accuracy per task and overall with 95% bootstrap confidence intervals.\n",
+     NULL},
+    {"generate", "generate text with one model or an ensemble",
+     "usage: rlae generate --model PATH [--prompt TEXT] [--max-tokens N] [--temperature T]\n"
+     "                     [--top-p P] [--seed S]\n"
+     "       rlae generate CONFIG --prompt TEXT [--show-weights]\n"
+     "\n"
+     "Streams generated text to stdout. PATH is a Hugging Face model directory (config.json,\n"
+     "*.safetensors, tokenizer.json) or a llama2.c checkpoint (.bin, with tokenizer.bin beside it\n"
+     "or given by --tokenizer). Temperature 0 is greedy decoding.\n",
+     NULL},
+    {"sweep", "run the pending runs of an experiment",
+     "usage: rlae sweep EXPERIMENT [--jobs N] [--gpus LIST] [--dry-run]\n"
+     "\n"
+     "Expands EXPERIMENT (a base config, a grid of overrides and seeds) into runs with stable ids,\n"
+     "runs those not yet done, resumes interrupted ones and reports failures at the end.\n",
+     NULL},
+    {"table", "print the paper-style tables of an experiment",
+     "usage: rlae table EXPERIMENT [--format md|csv|tex]\n"
+     "\n"
+     "Rows are methods, columns tasks plus average; cells are mean +- std over seeds; missing runs\n"
+     "are marked.\n",
+     NULL},
+    {"inspect", "summarise an HDF5 run log, or show one episode",
+     "usage: rlae inspect RUN.h5 [--episode N] [--export csv TABLE] [--follow]\n"
+     "\n"
+     "Shows the run's config, members, reward and accuracy over time and the mean weight per member;\n"
+     "--episode N prints one rollout with its span boundaries and weights.\n",
+     NULL},
+    {"bench", "measure throughput of the model forward, the ensemble step and kernels",
+     "usage: rlae bench model|ensemble|mix [options]\n"
+     "\n"
+     "Prints tokens/s, ms/token and achieved GB/s next to the device's memory bandwidth.\n",
+     NULL},
+    {"tokenize", "encode text with a tokenizer and show ids or pieces",
+     "usage: rlae tokenize --tokenizer PATH --text TEXT [--pieces]\n"
+     "\n"
+     "PATH is an HF tokenizer.json or a llama2.c tokenizer.bin. Prints the token ids, or with\n"
+     "--pieces each token's exact bytes.\n",
+     NULL},
+    {"config", "show a resolved config, or the reference of every key",
+     "usage: rlae config show CONFIG [key.sub=value ...]\n"
+     "       rlae config doc [--format md|text]\n"
+     "\n"
+     "show: prints CONFIG as YAML after `base:` inheritance and overrides, with every default\n"
+     "      filled in. Errors name file:line:column and the key path.\n"
+     "doc:  prints the reference of every config key (type, default, allowed values, meaning).\n",
+     NULL},
+    {"data", "check datasets and print item counts",
+     "usage: rlae data check [DIR]\n"
+     "\n"
+     "Validates every dataset file under DIR (default $RLAE_DATA_DIR) and prints counts per split;\n"
+     "a malformed line is reported as file:line.\n",
+     NULL},
+};
+enum { n_commands = sizeof commands / sizeof commands[0] };
+
+/* The handlers that exist in this build; looked up by name so the table stays one piece of data. */
+static int (*handler_for(const char *name))(int, char **)
+{
+    if (strcmp(name, "config") == 0) return cmd_config;
+    if (strcmp(name, "generate") == 0) return cmd_generate;
+    if (strcmp(name, "tokenize") == 0) return cmd_tokenize;
+    return NULL;
+}
+
+const cli_command *cli_find_command(const char *name)
+{
+    for (int i = 0; i < n_commands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int cli_report(const char *cmd, rlae_status s)
+{
+    if (s == RLAE_OK)
+        return 0;
+    fprintf(stderr, "rlae %s: %s\n", cmd, rlae_last_error()[0] ? rlae_last_error() : rlae_status_name(s));
+    return rlae_exit_code(s);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rlae %s: error: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    const cli_command *c = cli_find_command(cmd);
+    if (c) {
+        const char *end = strstr(c->help, "\n\n");
+        fprintf(stderr, "%.*s\n", end ? (int)(end - c->help) : (int)strlen(c->help), c->help);
+    }
+    fprintf(stderr, "Run `rlae %s --help` for details.\n", cmd);
+    return 2;
+}
+
+int cli_print_help(const char *cmd)
+{
+    const cli_command *c = cli_find_command(cmd);
+    if (c)
+        fputs(c->help, stdout);
+    return 0;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void print_main_help(FILE *f)
+{
+    fprintf(f,
+            "rlae %s - reinforcement-learning-assisted ensembles of LLMs\n"
+            "\n"
+            "usage: rlae [--verbose|--quiet] COMMAND [ARGS...]\n"
+            "       rlae COMMAND --help\n"
+            "\n"
+            "Several frozen LLMs write one answer together; an RL agent chooses how much to trust each\n"
+            "model every few tokens and learns from whether the final answer was right.\n"
+            "\n"
+            "commands:\n",
+            RLAE_VERSION);
+    for (int i = 0; i < n_commands; i++)
+        fprintf(f, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+                handler_for(commands[i].name) ? "" : " (not built yet)");
+    fprintf(f,
+            "\n"
+            "global options:\n"
+            "  -h, --help      this text\n"
+            "  --version       version and git revision\n"
+            "  -v, --verbose   debug logging (same as RLAE_LOG=debug)\n"
+            "  -q, --quiet     errors only (same as RLAE_LOG=error)\n"
+            "\n"
+            "Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.\n"
+            "Start with `rlae config show configs/demo.yaml` and `rlae config doc`.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_main_help(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("rlae %s (git %s, %s backend%s)\n", RLAE_VERSION, RLAE_GIT_REV,
+#ifdef RLAE_HAVE_CUDA
+                   "CUDA", " + CPU"
+#else
+                   "CPU", ""
+#endif
+            );
+            return 0;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            rlae_log_set_level(RLAE_LOG_DEBUG);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            rlae_log_set_level(RLAE_LOG_ERROR);
+        } else {
+            fprintf(stderr, "rlae: error: unknown option '%s'\n\n", a);
+            print_main_help(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        print_main_help(stderr);
+        return 2;
+    }
+    const char *name = argv[i];
+    const cli_command *c = cli_find_command(name);
+    if (!c) {
+        fprintf(stderr, "rlae: error: unknown command '%s'\n\n", name);
+        print_main_help(stderr);
+        return 2;
+    }
+    int (*run)(int, char **) = handler_for(name);
+    if (!run) {
+        if (cli_wants_help(argc - i, argv + i)) {
+            fputs(c->help, stdout);
+            printf("\nNote: `rlae %s` is not built yet in rlae %s.\n", name, RLAE_VERSION);
+            return 0;
+        }
+        fprintf(stderr, "rlae %s: not available yet: this build of rlae %s has no %s engine.\n", name,
+                RLAE_VERSION, name);
+        return 2;
+    }
+    if (cli_wants_help(argc - i, argv + i))
+        return cli_print_help(name);
+    return run(argc - i, argv + i);
+}
