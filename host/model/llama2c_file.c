@@ -1,0 +1,165 @@
+/* Loader for llama2.c legacy checkpoints (Karpathy's run.c format, "version 0"):
+ *   int32 dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len  (vocab < 0: untied)
+ *   fp32 token_embedding[vocab][dim], rms_att[L][dim], wq[L][dim][dim], wk[L][kv_dim][dim],
+ *   wv[L][kv_dim][dim], wo[L][dim][dim], rms_ffn[L][dim], w1[L][hidden][dim], w2[L][dim][hidden],
+ *   w3[L][hidden][dim], rms_final[dim], freq_cis_real[seq][hs/2], freq_cis_imag[seq][hs/2],
+ *   (wcls[vocab][dim] when untied).
+ * llama2.c rotates interleaved pairs; we permute wq/wk to Hugging Face order (weights.h). */
+#include "model/weights.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rlae_permute_rope_rows_to_hf(float *w, int n_heads, int head_dim, int in_dim)
+{
+    size_t row_bytes = (size_t)in_dim * sizeof(float);
+    float *tmp = malloc((size_t)head_dim * row_bytes);
+    RLAE_ASSERT(tmp != NULL);
+    for (int h = 0; h < n_heads; h++) {
+        float *head = w + (size_t)h * head_dim * in_dim;
+        for (int r = 0; r < head_dim; r++) {
+            int src = r < head_dim / 2 ? 2 * r : 2 * (r - head_dim / 2) + 1;
+            memcpy(tmp + (size_t)r * in_dim, head + (size_t)src * in_dim, row_bytes);
+        }
+        memcpy(head, tmp, (size_t)head_dim * row_bytes);
+    }
+    free(tmp);
+}
+
+void rlae_model_weights_free(rlae_model_weights *w)
+{
+    if (w->layers) {
+        for (int l = 0; l < w->cfg.n_layers; l++) {
+            rlae_layer_weights *lw = &w->layers[l];
+            rlae_tensor *all[] = {&lw->attn_norm, &lw->wq, &lw->wk, &lw->wv, &lw->bq, &lw->bk,
+                                  &lw->bv, &lw->wo, &lw->ffn_norm, &lw->w_gate, &lw->w_up, &lw->w_down};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+                rlae_tensor_free(all[i]);
+        }
+        free(w->layers);
+    }
+    if (w->lm_head.data == w->tok_embeddings.data)
+        w->lm_head.owned = 0;
+    rlae_tensor_free(&w->lm_head);
+    rlae_tensor_free(&w->tok_embeddings);
+    rlae_tensor_free(&w->final_norm);
+    memset(w, 0, sizeof *w);
+}
+
+/* Reads `count` floats at the cursor into a new owned CPU tensor of the given shape. */
+static rlae_status read_tensor(FILE *f, const char *path, const char *name, int ndim, int64_t d0, int64_t d1,
+                               rlae_tensor *out)
+{
+    int64_t shape[2] = {d0, d1};
+    *out = rlae_tensor_view(NULL, RLAE_F32, RLAE_DEV_CPU, ndim, shape);
+    size_t n = (size_t)rlae_tensor_numel(out);
+    out->data = rlae_malloc(n * sizeof(float));
+    if (!out->data)
+        return RLAE_ERR_NOMEM;
+    out->owned = 1;
+    if (fread(out->data, sizeof(float), n, f) != n)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: truncated while reading tensor %s (%zu floats)", path, name, n);
+    return RLAE_OK;
+}
+
+static rlae_status load_body(FILE *f, const char *path, rlae_model_weights *w, long file_size)
+{
+    int32_t hdr[7];
+    if (fread(hdr, sizeof(int32_t), 7, f) != 7)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: too short for a llama2.c checkpoint header (28 bytes)", path);
+    rlae_model_config *c = &w->cfg;
+    memset(c, 0, sizeof *c);
+    snprintf(c->arch, sizeof c->arch, "llama");
+    c->dim = hdr[0];
+    c->hidden_dim = hdr[1];
+    c->n_layers = hdr[2];
+    c->n_heads = hdr[3];
+    c->n_kv_heads = hdr[4];
+    c->tied_embeddings = hdr[5] > 0;
+    c->vocab_size = hdr[5] < 0 ? -hdr[5] : hdr[5];
+    c->max_seq_len = hdr[6];
+    c->norm_eps = 1e-5f;
+    c->rope_theta = 10000.0f;
+    c->bos_id = 1;
+    c->eos_id = 2;
+    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
+        c->vocab_size <= 0 || c->max_seq_len <= 0 || c->dim > (1 << 16) || c->hidden_dim > (1 << 18) ||
+        c->n_layers > 1024 || c->vocab_size > (1 << 22) || c->max_seq_len > (1 << 22))
+        return rlae_fail(RLAE_ERR_INPUT,
+                         "%s: implausible llama2.c header (dim %d, hidden %d, layers %d, heads %d, kv heads %d, "
+                         "vocab %d, seq %d); is this a llama2.c legacy checkpoint?",
+                         path, hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6]);
+    if (c->dim % c->n_heads != 0 || c->n_heads % c->n_kv_heads != 0 || (c->dim / c->n_heads) % 2 != 0)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: dim %d, heads %d, kv heads %d are inconsistent (need dim %% heads == 0, "
+                         "heads %% kv_heads == 0, even head size)", path, c->dim, c->n_heads, c->n_kv_heads);
+    c->head_dim = c->dim / c->n_heads;
+    int64_t D = c->dim, H = c->hidden_dim, L = c->n_layers, V = c->vocab_size, hs = c->head_dim;
+    int64_t kv_dim = (int64_t)c->n_kv_heads * hs, S = c->max_seq_len;
+    int64_t floats = V * D + L * (2 * D + D * D * 2 + kv_dim * D * 2 + 3 * H * D) + D + S * hs +
+                     (c->tied_embeddings ? 0 : V * D);
+    int64_t expect = 28 + floats * 4;
+    if (file_size != expect)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: file is %ld bytes but its header (dim %d, hidden %d, layers %d, kv heads %d, "
+                         "vocab %d, seq %d, %s classifier) implies %lld bytes; the file is truncated or not a llama2.c "
+                         "legacy checkpoint", path, file_size, c->dim, c->hidden_dim, c->n_layers, c->n_kv_heads,
+                         c->vocab_size, c->max_seq_len, c->tied_embeddings ? "tied" : "untied", (long long)expect);
+
+    w->layers = rlae_calloc((size_t)L, sizeof *w->layers);
+    if (!w->layers)
+        return RLAE_ERR_NOMEM;
+    RLAE_TRY(read_tensor(f, path, "token_embedding_table", 2, V, D, &w->tok_embeddings));
+    /* Per-kind stacked tensors are read layer by layer in file order. */
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "rms_att_weight", 1, D, 0, &w->layers[l].attn_norm));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "wq", 2, D, D, &w->layers[l].wq));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "wk", 2, kv_dim, D, &w->layers[l].wk));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "wv", 2, kv_dim, D, &w->layers[l].wv));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "wo", 2, D, D, &w->layers[l].wo));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "rms_ffn_weight", 1, D, 0, &w->layers[l].ffn_norm));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "w1", 2, H, D, &w->layers[l].w_gate));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "w2", 2, D, H, &w->layers[l].w_down));
+    for (int l = 0; l < L; l++)
+        RLAE_TRY(read_tensor(f, path, "w3", 2, H, D, &w->layers[l].w_up));
+    RLAE_TRY(read_tensor(f, path, "rms_final_weight", 1, D, 0, &w->final_norm));
+    if (fseek(f, (long)(S * hs * 4), SEEK_CUR) != 0) /* freq_cis tables: recomputed from rope_theta */
+        return rlae_fail(RLAE_ERR_INPUT, "%s: truncated in the freq_cis tables", path);
+    if (c->tied_embeddings) {
+        w->lm_head = w->tok_embeddings;
+        w->lm_head.owned = 0;
+    } else {
+        RLAE_TRY(read_tensor(f, path, "wcls", 2, V, D, &w->lm_head));
+    }
+    for (int l = 0; l < L; l++) {
+        rlae_permute_rope_rows_to_hf(w->layers[l].wq.data, c->n_heads, c->head_dim, c->dim);
+        rlae_permute_rope_rows_to_hf(w->layers[l].wk.data, c->n_kv_heads, c->head_dim, c->dim);
+    }
+    return RLAE_OK;
+}
+
+rlae_status rlae_llama2c_load(const char *path, rlae_model_weights *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->source, sizeof out->source, "%s", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: cannot open llama2.c checkpoint: %s", path, strerror(errno));
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    rewind(f);
+    rlae_status s = size < 0 ? rlae_fail(RLAE_ERR_IO, "%s: cannot determine the file size", path)
+                             : load_body(f, path, out, size);
+    fclose(f);
+    if (s != RLAE_OK)
+        rlae_model_weights_free(out);
+    return s;
+}
