@@ -27,5 +27,6 @@ int cli_wants_help(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 WEAK int cmd_config(int argc, char **argv);
 WEAK int cmd_generate(int argc, char **argv);
 WEAK int cmd_tokenize(int argc, char **argv);
+WEAK int cmd_data(int argc, char **argv);
 
 static const cli_command commands[] = {
     {"train", "train an RLAE agent (PPO or MAPPO) from a config",
@@ -90,6 +91,7 @@ static int (*handler_for(const char *name))(int, char **)
     if (strcmp(name, "config") == 0) return cmd_config;
     if (strcmp(name, "generate") == 0) return cmd_generate;
     if (strcmp(name, "tokenize") == 0) return cmd_tokenize;
+    if (strcmp(name, "data") == 0) return cmd_data;
     return NULL;
 }
 
