@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
-# Installs every Debian/Ubuntu package that rlae's build, tests and tools/ need.
-# Idempotent: packages already present are skipped. Works as root or through sudo.
-# The CUDA toolkit is NOT installed here (it is optional; with nvcc on PATH the CUDA backend builds).
+# Installs the Debian/Ubuntu packages rlae needs. Idempotent: packages already present are skipped.
+# Works as root or through sudo. The CUDA toolkit is not installed here: it is optional, and with
+# nvcc available the CUDA backend is built as well.
+#
+#   tools/install-deps.sh              build + tests (C libraries, compilers, MPI, h5dump)
+#   tools/install-deps.sh --fuzz       also clang and its libFuzzer runtime (tools/run-fuzz.sh)
+#   tools/install-deps.sh --python     also the Python packages of tools/ (plots, fixtures)
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libyaml-dev          # configs
-  libhdf5-dev          # rollout logs
-  libjansson-dev       # tokenizer.json, config.json, safetensors headers
-  libpcre2-dev         # tokenizer pre-tokenisation regexes
-  libutf8proc-dev      # NFC normalisation
-  libopenblas-dev      # CPU sgemm
-  libomp-dev           # OpenMP (clang); gcc ships libgomp
-  libopenmpi-dev openmpi-bin   # multi-process runs
-  hdf5-tools           # h5dump in tests
+  libyaml-dev                 # configs
+  libhdf5-dev hdf5-tools      # rollout logs; h5dump in tests
+  libjansson-dev              # tokenizer.json, config.json, safetensors headers
+  libpcre2-dev                # tokenizer pre-tokenisation regexes
+  libutf8proc-dev             # NFC normalisation
+  libopenblas-dev             # CPU sgemm
+  libomp-dev                  # OpenMP for clang builds (gcc ships libgomp)
+  libbz2-dev                  # HellaSwag's compressed text
+  libopenmpi-dev openmpi-bin  # multi-process runs
 )
-if [ "${RLAE_WITH_PYTHON_TOOLS:-0}" = 1 ]; then
-  packages+=(python3-numpy python3-h5py python3-matplotlib)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz)
+      packages+=(clang)
+      # libFuzzer's runtime ships with the clang version that `clang` points at.
+      if command -v clang >/dev/null 2>&1; then
+        major=$(clang -dumpversion | cut -d. -f1)
+      else
+        major=$(apt-cache depends clang 2>/dev/null | grep -oE 'clang-[0-9]+' | head -1 | cut -d- -f2)
+      fi
+      [ -n "${major:-}" ] && packages+=("libclang-rt-$major-dev")
+      ;;
+    --python) packages+=(python3 python3-numpy python3-h5py python3-matplotlib) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
