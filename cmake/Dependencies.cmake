@@ -47,6 +47,12 @@ if(NOT MPI_C_FOUND)
 endif()
 target_link_libraries(rlae_deps INTERFACE MPI::MPI_C)
 
+find_package(BZip2 QUIET)
+if(NOT BZIP2_FOUND)
+  message(FATAL_ERROR "rlae: libbz2 not found. Install the Debian package libbz2-dev, or run tools/install-deps.sh.")
+endif()
+target_link_libraries(rlae_deps INTERFACE BZip2::BZip2)
+
 find_library(RLAE_LIBM m)
 if(RLAE_LIBM)
   target_link_libraries(rlae_deps INTERFACE ${RLAE_LIBM})
