@@ -1,0 +1,271 @@
+/* The Llama-family forward over a batch with per-sequence positions (see forward.h).
+ * Written only in terms of the ops API, so it runs unchanged on any backend: every tensor below is a
+ * view on the model's device, and the per-row indices are staged on the host and copied over once
+ * per chunk. Per layer, for the R rows of a chunk:
+ *   xb = rmsnorm(x); q,k,v = xb Wq^T (+b), ...; rope(q,k); store k,v at (slot,pos); att = attention;
+ *   x += att Wo^T; xb = rmsnorm(x); x += (silu(xb Wg^T) * xb Wu^T) Wd^T. */
+#include "model/forward.h"
+
+#include <string.h>
+
+/* The first r rows of a [rows, cols] scratch tensor. */
+static rlae_tensor head_rows(const rlae_tensor *t, int64_t r)
+{
+    int64_t shape[2] = {r, t->shape[t->ndim - 1]};
+    return rlae_tensor_view(t->data, t->dtype, t->device, 2, shape);
+}
+
+/* Rows [r0, r0+r) of a [rows, cols] tensor. */
+static rlae_tensor row_range(const rlae_tensor *t, int64_t r0, int64_t r)
+{
+    int64_t c = t->shape[t->ndim - 1];
+    int64_t shape[2] = {r, c};
+    return rlae_tensor_view((char *)t->data + (size_t)(r0 * c) * rlae_dtype_size(t->dtype), t->dtype, t->device, 2,
+                            shape);
+}
+
+static rlae_status alloc2(rlae_tensor *t, rlae_dtype dt, rlae_device dev, int64_t r, int64_t c)
+{
+    int64_t shape[2] = {r, c};
+    return rlae_ops_tensor_alloc(t, dt, dev, 2, shape);
+}
+
+void rlae_model_free(rlae_model *m)
+{
+    rlae_tensor *all[] = {&m->x,   &m->xb,  &m->xb2,  &m->q,    &m->k,        &m->v,      &m->att,
+                          &m->hb,  &m->hb2, &m->tok,  &m->pos,  &m->slot,     &m->last_row, &m->last_x,
+                          &m->last_h};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rlae_ops_tensor_free(all[i]);
+    free(m->h_tok);
+    free(m->h_pos);
+    free(m->h_slot);
+    free(m->h_last);
+    memset(m, 0, sizeof *m);
+}
+
+rlae_status rlae_model_init(rlae_model *m, const rlae_model_weights *w, int max_seqs, int chunk)
+{
+    memset(m, 0, sizeof *m);
+    const rlae_model_config *c = &w->cfg;
+    if (chunk <= 0)
+        chunk = RLAE_FORWARD_DEFAULT_CHUNK;
+    if (max_seqs <= 0)
+        return rlae_fail(RLAE_ERR_INPUT, "model %s: max_seqs must be >= 1 (got %d)", w->source, max_seqs);
+    if (c->n_heads <= 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads || c->head_dim <= 0 ||
+        c->head_dim % 2 || c->head_dim > 512)
+        return rlae_fail(RLAE_ERR_INPUT, "model %s: %d heads, %d kv heads, head_dim %d are not supported (need heads "
+                         "a multiple of kv heads, even head_dim <= 512)", w->source, c->n_heads, c->n_kv_heads,
+                         c->head_dim);
+    m->w = w;
+    m->device = w->tok_embeddings.device;
+    m->max_seqs = max_seqs;
+    m->chunk = chunk;
+    m->q_dim = c->n_heads * c->head_dim;
+    m->kv_dim = c->n_kv_heads * c->head_dim;
+    m->rope.head_dim = c->head_dim;
+    m->rope.theta = c->rope_theta > 0 ? c->rope_theta : 10000.0f;
+    m->rope.scaling = c->rope_scaling == RLAE_ROPE_LINEAR   ? RLAE_ROPE_SCALE_LINEAR
+                      : c->rope_scaling == RLAE_ROPE_LLAMA3 ? RLAE_ROPE_SCALE_LLAMA3
+                                                            : RLAE_ROPE_SCALE_NONE;
+    m->rope.factor = c->rope_factor;
+    m->rope.low_freq_factor = c->rope_low_freq_factor;
+    m->rope.high_freq_factor = c->rope_high_freq_factor;
+    m->rope.original_max_pos = c->rope_original_max_pos;
+
+    rlae_device d = m->device;
+    rlae_status s = RLAE_OK;
+#define ALLOC(t, dt, r, cols)                      \
+    if (s == RLAE_OK)                              \
+        s = alloc2(&m->t, dt, d, r, cols);
+    ALLOC(x, RLAE_F32, chunk, c->dim)
+    ALLOC(xb, RLAE_F32, chunk, c->dim)
+    ALLOC(xb2, RLAE_F32, chunk, c->dim)
+    ALLOC(q, RLAE_F32, chunk, m->q_dim)
+    ALLOC(att, RLAE_F32, chunk, m->q_dim)
+    ALLOC(k, RLAE_F32, chunk, m->kv_dim)
+    ALLOC(v, RLAE_F32, chunk, m->kv_dim)
+    ALLOC(hb, RLAE_F32, chunk, c->hidden_dim)
+    ALLOC(hb2, RLAE_F32, chunk, c->hidden_dim)
+    ALLOC(tok, RLAE_I32, 1, chunk)
+    ALLOC(pos, RLAE_I32, 1, chunk)
+    ALLOC(slot, RLAE_I32, 1, chunk)
+    ALLOC(last_row, RLAE_I32, 1, chunk)
+    ALLOC(last_x, RLAE_F32, max_seqs, c->dim)
+    ALLOC(last_h, RLAE_F32, max_seqs, c->dim)
+#undef ALLOC
+    if (s == RLAE_OK) {
+        m->h_tok = rlae_malloc((size_t)chunk * sizeof(int32_t));
+        m->h_pos = rlae_malloc((size_t)chunk * sizeof(int32_t));
+        m->h_slot = rlae_malloc((size_t)chunk * sizeof(int32_t));
+        m->h_last = rlae_malloc((size_t)chunk * sizeof(int32_t));
+        if (!m->h_tok || !m->h_pos || !m->h_slot || !m->h_last)
+            s = RLAE_ERR_NOMEM;
+    }
+    if (s != RLAE_OK) {
+        rlae_wrap(s, "model %s: allocating forward scratch for %d rows: ", w->source, chunk);
+        rlae_model_free(m);
+    }
+    return s;
+}
+
+/* Checks the request against the model and the cache before anything is touched, so that a failure
+ * leaves the cache as it was. */
+static rlae_status check_request(const rlae_model *m, const rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                                 const int *n_new, const int32_t *tokens, int64_t *total)
+{
+    const rlae_model_config *c = &m->w->cfg;
+    if (cache->device != m->device || cache->n_layers != c->n_layers || cache->kv_dim != m->kv_dim)
+        return rlae_fail(RLAE_ERR_RUNTIME, "forward: the KV cache (%d layers, kv_dim %d) does not belong to model %s",
+                         cache->n_layers, cache->kv_dim, m->w->source);
+    if (n_seqs < 1 || n_seqs > m->max_seqs)
+        return rlae_fail(RLAE_ERR_RUNTIME, "forward: %d sequences in one call; this model was set up for 1..%d",
+                         n_seqs, m->max_seqs);
+    *total = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        int sl = seq_ids[i];
+        if (sl < 0 || sl >= cache->n_slots)
+            return rlae_fail(RLAE_ERR_RUNTIME, "forward: sequence id %d outside the cache's 0..%d", sl,
+                             cache->n_slots - 1);
+        for (int j = 0; j < i; j++)
+            if (seq_ids[j] == sl)
+                return rlae_fail(RLAE_ERR_RUNTIME, "forward: sequence id %d appears twice in one call", sl);
+        if (n_new[i] < 1)
+            return rlae_fail(RLAE_ERR_RUNTIME, "forward: sequence %d appends %d tokens (need >= 1)", sl, n_new[i]);
+        if ((int64_t)cache->len[sl] + n_new[i] > cache->capacity)
+            return rlae_fail(RLAE_ERR_INPUT, "forward: sequence %d would reach %lld tokens, beyond the context of "
+                             "%d positions", sl, (long long)cache->len[sl] + n_new[i], cache->capacity);
+        *total += n_new[i];
+    }
+    for (int64_t t = 0; t < *total; t++)
+        if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
+            return rlae_fail(RLAE_ERR_INPUT, "forward: token id %d is outside the vocabulary of %d (model %s)",
+                             tokens[t], c->vocab_size, m->w->source);
+    return RLAE_OK;
+}
+
+/* One transformer layer over the R rows of the current chunk (indices already on the device). */
+static rlae_status layer_forward(rlae_model *m, rlae_kv_cache *cache, int l, int64_t R)
+{
+    const rlae_model_config *c = &m->w->cfg;
+    const rlae_layer_weights *lw = &m->w->layers[l];
+    rlae_tensor x = head_rows(&m->x, R), xb = head_rows(&m->xb, R), xb2 = head_rows(&m->xb2, R);
+    rlae_tensor q = head_rows(&m->q, R), k = head_rows(&m->k, R), v = head_rows(&m->v, R);
+    rlae_tensor att = head_rows(&m->att, R), hb = head_rows(&m->hb, R), hb2 = head_rows(&m->hb2, R);
+    rlae_tensor pos = head_rows(&m->pos, R), slot = head_rows(&m->slot, R);
+    rlae_tensor kc = rlae_kv_cache_layer_k(cache, l), vc = rlae_kv_cache_layer_v(cache, l);
+
+    RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &lw->attn_norm, c->norm_eps));
+    RLAE_TRY(rlae_op_matmul(&q, &xb, &lw->wq, &lw->bq));
+    RLAE_TRY(rlae_op_matmul(&k, &xb, &lw->wk, &lw->bk));
+    RLAE_TRY(rlae_op_matmul(&v, &xb, &lw->wv, &lw->bv));
+    RLAE_TRY(rlae_op_rope(&q, &pos, c->n_heads, &m->rope));
+    RLAE_TRY(rlae_op_rope(&k, &pos, c->n_kv_heads, &m->rope));
+    /* Keys first, so that each row of the chunk sees the earlier rows of its own sequence. */
+    RLAE_TRY(rlae_op_kv_store(&kc, &k, &slot, &pos));
+    RLAE_TRY(rlae_op_kv_store(&vc, &v, &slot, &pos));
+    RLAE_TRY(rlae_op_attention(&att, &q, &kc, &vc, &slot, &pos, c->n_heads, c->n_kv_heads));
+    RLAE_TRY(rlae_op_matmul(&xb2, &att, &lw->wo, NULL));
+    RLAE_TRY(rlae_op_add(&x, &xb2));
+
+    RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &lw->ffn_norm, c->norm_eps));
+    RLAE_TRY(rlae_op_matmul(&hb, &xb, &lw->w_gate, NULL));
+    RLAE_TRY(rlae_op_matmul(&hb2, &xb, &lw->w_up, NULL));
+    RLAE_TRY(rlae_op_swiglu(&hb, &hb, &hb2));
+    RLAE_TRY(rlae_op_matmul(&xb2, &hb, &lw->w_down, NULL));
+    RLAE_TRY(rlae_op_add(&x, &xb2));
+    return RLAE_OK;
+}
+
+static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                                const int *n_new, const int32_t *tokens, float *logits_all, float *logits_out,
+                                float *hidden_out)
+{
+    const rlae_model_config *c = &m->w->cfg;
+    int64_t total = 0;
+    RLAE_TRY(check_request(m, cache, n_seqs, seq_ids, n_new, tokens, &total));
+    int need_last = logits_out || hidden_out;
+    int64_t shape_v[2] = {0, c->vocab_size};
+
+    /* Walk the flattened tokens chunk by chunk; (s, o) is the sequence and offset of the next row. */
+    int s = 0, o = 0;
+    for (int64_t t0 = 0; t0 < total; t0 += m->chunk) {
+        int64_t R = total - t0 < m->chunk ? total - t0 : m->chunk;
+        int n_last = 0, first_last_seq = -1;
+        for (int64_t r = 0; r < R; r++) {
+            m->h_tok[r] = tokens[t0 + r];
+            m->h_slot[r] = seq_ids[s];
+            m->h_pos[r] = cache->len[seq_ids[s]] + o;
+            if (++o == n_new[s]) { /* row r is the last new token of sequence s */
+                if (first_last_seq < 0)
+                    first_last_seq = s;
+                m->h_last[n_last++] = (int32_t)r;
+                s++;
+                o = 0;
+            }
+        }
+        int64_t shape_r[1] = {R};
+        rlae_tensor h_tok = rlae_tensor_view(m->h_tok, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
+        rlae_tensor h_pos = rlae_tensor_view(m->h_pos, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
+        rlae_tensor h_slot = rlae_tensor_view(m->h_slot, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
+        rlae_tensor tok = head_rows(&m->tok, R), pos = head_rows(&m->pos, R), slot = head_rows(&m->slot, R);
+        tok = rlae_tensor_view(tok.data, RLAE_I32, m->device, 1, shape_r);
+        pos = rlae_tensor_view(pos.data, RLAE_I32, m->device, 1, shape_r);
+        slot = rlae_tensor_view(slot.data, RLAE_I32, m->device, 1, shape_r);
+        RLAE_TRY(rlae_op_copy(&tok, &h_tok));
+        RLAE_TRY(rlae_op_copy(&pos, &h_pos));
+        RLAE_TRY(rlae_op_copy(&slot, &h_slot));
+
+        rlae_tensor x = head_rows(&m->x, R);
+        RLAE_TRY(rlae_op_gather_rows(&x, &m->w->tok_embeddings, &tok));
+        for (int l = 0; l < c->n_layers; l++)
+            RLAE_TRY(layer_forward(m, cache, l, R));
+
+        if (logits_all) {
+            rlae_tensor xb = head_rows(&m->xb, R);
+            shape_v[0] = R;
+            rlae_tensor lg = rlae_tensor_view(logits_all + t0 * c->vocab_size, RLAE_F32, m->device, 2, shape_v);
+            RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &m->w->final_norm, c->norm_eps));
+            RLAE_TRY(rlae_op_matmul(&lg, &xb, &m->w->lm_head, NULL));
+        }
+        if (need_last && n_last > 0) {
+            /* Sequences end in order, so this chunk's last rows belong to consecutive sequences
+             * first_last_seq.. and land in consecutive rows of last_x. */
+            int64_t shape_n[1] = {n_last};
+            rlae_tensor h_last = rlae_tensor_view(m->h_last, RLAE_I32, RLAE_DEV_CPU, 1, shape_n);
+            rlae_tensor last = rlae_tensor_view(m->last_row.data, RLAE_I32, m->device, 1, shape_n);
+            RLAE_TRY(rlae_op_copy(&last, &h_last));
+            rlae_tensor dst = row_range(&m->last_x, first_last_seq, n_last);
+            RLAE_TRY(rlae_op_gather_rows(&dst, &x, &last));
+        }
+    }
+
+    if (need_last) {
+        rlae_tensor lx = head_rows(&m->last_x, n_seqs);
+        int64_t shape_h[2] = {n_seqs, c->dim};
+        rlae_tensor h = hidden_out ? rlae_tensor_view(hidden_out, RLAE_F32, m->device, 2, shape_h)
+                                   : head_rows(&m->last_h, n_seqs);
+        RLAE_TRY(rlae_op_rmsnorm(&h, &lx, &m->w->final_norm, c->norm_eps));
+        if (logits_out) {
+            shape_v[0] = n_seqs;
+            rlae_tensor lg = rlae_tensor_view(logits_out, RLAE_F32, m->device, 2, shape_v);
+            RLAE_TRY(rlae_op_matmul(&lg, &h, &m->w->lm_head, NULL));
+        }
+    }
+    for (int i = 0; i < n_seqs; i++)
+        cache->len[seq_ids[i]] += n_new[i];
+    return RLAE_OK;
+}
+
+rlae_status rlae_forward(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                         const int *n_new_tokens, const int32_t *tokens, float *logits_out, float *hidden_out)
+{
+    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, NULL, logits_out, hidden_out);
+}
+
+rlae_status rlae_forward_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                             const int *n_new_tokens, const int32_t *tokens, float *logits_all, float *logits_out,
+                             float *hidden_out)
+{
+    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, logits_all, logits_out, hidden_out);
+}

@@ -1,0 +1,63 @@
+/* The Llama-family forward pass (Llama 2/3 incl. rope scaling, Mistral, Qwen2 with qkv bias, tied or
+ * untied head) over a batch of sequences that each append their own number of new tokens at their
+ * own position in a KV cache (kv_cache.h). One function serves prefill (many tokens), decode (one
+ * token per sequence) and the ensemble's multi-token bridge (a few tokens appended to one sequence):
+ * nothing is ever recomputed.
+ *
+ * Execution: the batch's new tokens are laid out sequence after sequence and processed in chunks of
+ * at most `chunk` rows; a chunk may hold the tail of one sequence and the head of the next. Each row
+ * carries (cache slot, position), so attention is causal per sequence whatever the chunking, and all
+ * scratch is sized by `chunk` (and max_seqs), allocated once in rlae_model_init.
+ *
+ * Outputs live on the model's device (the CPU for now: plain float arrays):
+ *   logits_out  [n_seqs, vocab]  next-token logits after the LAST new token of each sequence;
+ *   hidden_out  [n_seqs, dim]    the hidden state at that same position AFTER the final RMSNorm,
+ *                                i.e. exactly the vector the LM head multiplies (what HF calls
+ *                                last_hidden_state); the agent's features use it;
+ *   logits_all  [sum n_new, vocab] (rlae_forward_all) logits after every new token, rows in the
+ *                                same order as `tokens`; for log-likelihood scoring.
+ * Any output may be NULL; with all NULL the call only extends the caches (cheapest prefill). */
+#ifndef RLAE_MODEL_FORWARD_H
+#define RLAE_MODEL_FORWARD_H
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+#include "ops.h"
+
+#include <stdint.h>
+
+#define RLAE_FORWARD_DEFAULT_CHUNK 256
+
+typedef struct {
+    const rlae_model_weights *w; /* not owned */
+    rlae_device device;          /* where the weights, the scratch and the outputs live */
+    int max_seqs;                /* most sequences in one call */
+    int chunk;                   /* most token rows per pass */
+    int q_dim, kv_dim;
+    rlae_rope_params rope;
+    /* scratch on the device, [chunk, *] */
+    rlae_tensor x, xb, xb2, q, k, v, att, hb, hb2;
+    rlae_tensor tok, pos, slot, last_row; /* I32 [chunk] */
+    rlae_tensor last_x, last_h;           /* [max_seqs, dim]: pre- and post-norm last rows */
+    int32_t *h_tok, *h_pos, *h_slot, *h_last; /* host staging of the index tensors, [chunk] */
+} rlae_model;
+
+/* Prepares a model to run `w` (which must outlive it): checks the config, allocates scratch for at
+ * most max_seqs sequences per call and chunk rows per pass (chunk <= 0: RLAE_FORWARD_DEFAULT_CHUNK). */
+rlae_status rlae_model_init(rlae_model *m, const rlae_model_weights *w, int max_seqs, int chunk);
+void rlae_model_free(rlae_model *m);
+
+/* Appends n_new_tokens[i] tokens (>= 1) to sequence seq_ids[i] (a cache slot, distinct within the
+ * call) at its current length, for i < n_seqs; `tokens` holds them sequence after sequence. On
+ * success each slot's length grows by its n_new; on failure the cache lengths are unchanged. */
+rlae_status rlae_forward(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                         const int *n_new_tokens, const int32_t *tokens, float *logits_out, float *hidden_out);
+
+/* As rlae_forward, plus logits after every new token in logits_all [sum n_new, vocab]. */
+rlae_status rlae_forward_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                             const int *n_new_tokens, const int32_t *tokens, float *logits_all, float *logits_out,
+                             float *hidden_out);
+
+#endif

@@ -1,0 +1,343 @@
+/* Validation and device dispatch of the ops API (host/ops.h).
+ *
+ * Every op: (1) checks its tensors (present, dtype, shapes agree, one device); (2) on the CPU,
+ * checks index ranges, which are cheap to read there; (3) dispatches. The CUDA branch of each op is
+ * one line today (`return cuda_missing(op)`); the CUDA backend replaces it with
+ *     #ifdef RLAE_HAVE_CUDA
+ *         return rlae_cuda_<op>(<same raw arguments as rlae_cpu_<op>>, stream);
+ *     #endif
+ * so nothing above this file changes when it lands. */
+#include "ops.h"
+
+#include "ops_cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static rlae_status cuda_missing(const char *op)
+{
+#ifdef RLAE_HAVE_CUDA
+    return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: the CUDA backend of this op is not implemented yet; "
+                     "run on the CPU (device: cpu)", op);
+#else
+    return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: tensor is on a CUDA device but this build of rlae has no "
+                     "CUDA backend; rebuild with -DRLAE_CUDA=ON or use device: cpu", op);
+#endif
+}
+
+static int64_t cols(const rlae_tensor *t) { return t->ndim > 0 ? t->shape[t->ndim - 1] : 1; }
+static int64_t rows(const rlae_tensor *t)
+{
+    int64_t c = cols(t);
+    return c > 0 ? rlae_tensor_numel(t) / c : 0;
+}
+
+static rlae_status need(const char *op, const char *name, const rlae_tensor *t, rlae_dtype dtype)
+{
+    if (!t || !t->data)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op %s: tensor %s is missing", op, name);
+    if (t->dtype != dtype)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: tensor %s is %s, this op takes %s", op, name,
+                         rlae_dtype_name(t->dtype), rlae_dtype_name(dtype));
+    if (t->ndim < 1 || t->ndim > RLAE_MAX_DIMS)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op %s: tensor %s has %d dimensions", op, name, t->ndim);
+    return RLAE_OK;
+}
+
+static rlae_status same_device(const char *op, const rlae_tensor *a, const rlae_tensor *b)
+{
+    if (a->device != b->device)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op %s: tensors on different devices (%s and %s)", op,
+                         a->device == RLAE_DEV_CPU ? "cpu" : "cuda", b->device == RLAE_DEV_CPU ? "cpu" : "cuda");
+    return RLAE_OK;
+}
+
+static rlae_status shape_error(const char *op, const char *what, long long a, long long b)
+{
+    return rlae_fail(RLAE_ERR_RUNTIME, "op %s: %s (%lld vs %lld)", op, what, a, b);
+}
+
+/* ---- memory ---------------------------------------------------------------------------------- */
+
+rlae_status rlae_ops_tensor_alloc(rlae_tensor *t, rlae_dtype dtype, rlae_device dev, int ndim, const int64_t *shape)
+{
+    *t = rlae_tensor_view(NULL, dtype, dev, ndim, shape);
+    if (dev == RLAE_DEV_CUDA)
+        return cuda_missing("tensor_alloc");
+    size_t n = rlae_tensor_nbytes(t);
+    t->data = rlae_calloc(n ? n : 1, 1);
+    if (!t->data)
+        return RLAE_ERR_NOMEM;
+    t->owned = 1;
+    return RLAE_OK;
+}
+
+void rlae_ops_tensor_free(rlae_tensor *t)
+{
+    /* CUDA memory will be released by the CUDA backend here (cudaFree) */
+    rlae_tensor_free(t);
+}
+
+rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src)
+{
+    if (!dst || !src || !dst->data || !src->data)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op copy: tensor is missing");
+    if (dst->dtype != src->dtype || rlae_tensor_numel(dst) != rlae_tensor_numel(src))
+        return rlae_fail(RLAE_ERR_RUNTIME, "op copy: %s[%lld] <- %s[%lld] do not match", rlae_dtype_name(dst->dtype),
+                         (long long)rlae_tensor_numel(dst), rlae_dtype_name(src->dtype),
+                         (long long)rlae_tensor_numel(src));
+    if (dst->device == RLAE_DEV_CUDA || src->device == RLAE_DEV_CUDA)
+        return cuda_missing("copy");
+    if (dst->data != src->data)
+        memmove(dst->data, src->data, rlae_tensor_nbytes(src));
+    return RLAE_OK;
+}
+
+/* ---- linear algebra -------------------------------------------------------------------------- */
+
+rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias)
+{
+    const char *op = "matmul";
+    RLAE_TRY(need(op, "y", y, RLAE_F32));
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    RLAE_TRY(need(op, "W", w, RLAE_F32));
+    RLAE_TRY(same_device(op, y, x));
+    RLAE_TRY(same_device(op, y, w));
+    int has_bias = bias && bias->data;
+    int64_t n = rows(x), in = cols(x), out = rows(w);
+    if (w->ndim != 2 || w->shape[1] != in)
+        return shape_error(op, "x columns must equal W columns (W is [out, in])", in, cols(w));
+    if (rows(y) != n || cols(y) != out)
+        return shape_error(op, "y must be [rows of x, rows of W]; rows", rows(y), n);
+    if (has_bias) {
+        RLAE_TRY(need(op, "bias", bias, RLAE_F32));
+        RLAE_TRY(same_device(op, y, bias));
+        if (rlae_tensor_numel(bias) != out)
+            return shape_error(op, "bias length must equal rows of W", rlae_tensor_numel(bias), out);
+    }
+    if (n > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op matmul: dimension above 2^31 (BLAS takes int)");
+    if (y->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    if (n > 0)
+        rlae_cpu_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_gather_rows(rlae_tensor *out, const rlae_tensor *table, const rlae_tensor *idx)
+{
+    const char *op = "gather_rows";
+    RLAE_TRY(need(op, "out", out, RLAE_F32));
+    RLAE_TRY(need(op, "table", table, RLAE_F32));
+    RLAE_TRY(need(op, "idx", idx, RLAE_I32));
+    RLAE_TRY(same_device(op, out, table));
+    RLAE_TRY(same_device(op, out, idx));
+    int64_t n = rlae_tensor_numel(idx), d = cols(table), nt = rows(table);
+    if (cols(out) != d || rows(out) != n)
+        return shape_error(op, "out must be [len(idx), columns of table]; columns", cols(out), d);
+    if (out->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    const int32_t *ix = idx->data;
+    for (int64_t i = 0; i < n; i++)
+        if (ix[i] < 0 || ix[i] >= nt)
+            return rlae_fail(RLAE_ERR_INPUT, "op gather_rows: index %d at %lld is outside the table's %lld rows "
+                             "(a token id beyond the vocabulary?)", ix[i], (long long)i, (long long)nt);
+    rlae_cpu_gather_rows(out->data, table->data, ix, n, d);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_add(rlae_tensor *y, const rlae_tensor *x)
+{
+    const char *op = "add";
+    RLAE_TRY(need(op, "y", y, RLAE_F32));
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    RLAE_TRY(same_device(op, y, x));
+    if (rlae_tensor_numel(y) != rlae_tensor_numel(x))
+        return shape_error(op, "element counts differ", rlae_tensor_numel(y), rlae_tensor_numel(x));
+    if (y->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_add(y->data, x->data, rlae_tensor_numel(y));
+    return RLAE_OK;
+}
+
+/* ---- normalisation and activations ----------------------------------------------------------- */
+
+rlae_status rlae_op_rmsnorm(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *weight, float eps)
+{
+    const char *op = "rmsnorm";
+    RLAE_TRY(need(op, "y", y, RLAE_F32));
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    RLAE_TRY(need(op, "weight", weight, RLAE_F32));
+    RLAE_TRY(same_device(op, y, x));
+    RLAE_TRY(same_device(op, y, weight));
+    if (rlae_tensor_numel(weight) != cols(x) || rlae_tensor_numel(y) != rlae_tensor_numel(x))
+        return shape_error(op, "weight length must equal the row length, y the shape of x", rlae_tensor_numel(weight),
+                           cols(x));
+    if (y->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_rmsnorm(y->data, x->data, weight->data, rows(x), cols(x), eps);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_swiglu(rlae_tensor *out, const rlae_tensor *gate, const rlae_tensor *up)
+{
+    const char *op = "swiglu";
+    RLAE_TRY(need(op, "out", out, RLAE_F32));
+    RLAE_TRY(need(op, "gate", gate, RLAE_F32));
+    RLAE_TRY(need(op, "up", up, RLAE_F32));
+    RLAE_TRY(same_device(op, out, gate));
+    RLAE_TRY(same_device(op, out, up));
+    int64_t n = rlae_tensor_numel(out);
+    if (rlae_tensor_numel(gate) != n || rlae_tensor_numel(up) != n)
+        return shape_error(op, "gate, up and out must have equal sizes", rlae_tensor_numel(gate), n);
+    if (out->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_swiglu(out->data, gate->data, up->data, n);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_softmax(rlae_tensor *out, const rlae_tensor *x, float temperature)
+{
+    const char *op = "softmax";
+    RLAE_TRY(need(op, "out", out, RLAE_F32));
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    RLAE_TRY(same_device(op, out, x));
+    if (rlae_tensor_numel(out) != rlae_tensor_numel(x) || cols(out) != cols(x))
+        return shape_error(op, "out must have the shape of x", rlae_tensor_numel(out), rlae_tensor_numel(x));
+    if (!(temperature > 0.0f))
+        return rlae_fail(RLAE_ERR_INPUT, "op softmax: temperature must be > 0 (got %g)", (double)temperature);
+    if (out->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    if (cols(x) > 0)
+        rlae_cpu_softmax(out->data, x->data, rows(x), cols(x), temperature);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_logit_stats(const rlae_tensor *x, rlae_tensor *max, rlae_tensor *lse, rlae_tensor *entropy)
+{
+    const char *op = "logit_stats";
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    rlae_tensor *outs[3] = {max, lse, entropy};
+    static const char *names[3] = {"max", "lse", "entropy"};
+    for (int i = 0; i < 3; i++) {
+        if (!outs[i])
+            continue;
+        RLAE_TRY(need(op, names[i], outs[i], RLAE_F32));
+        RLAE_TRY(same_device(op, x, outs[i]));
+        if (rlae_tensor_numel(outs[i]) != rows(x))
+            return shape_error(op, "each statistic has one value per row", rlae_tensor_numel(outs[i]), rows(x));
+    }
+    if (cols(x) < 1)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op logit_stats: empty rows");
+    if (x->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_logit_stats(x->data, rows(x), cols(x), max ? max->data : NULL, lse ? lse->data : NULL,
+                         entropy ? entropy->data : NULL);
+    return RLAE_OK;
+}
+
+/* ---- rotary position embedding --------------------------------------------------------------- */
+
+rlae_status rlae_op_rope(rlae_tensor *x, const rlae_tensor *pos, int n_heads, const rlae_rope_params *p)
+{
+    const char *op = "rope";
+    RLAE_TRY(need(op, "x", x, RLAE_F32));
+    RLAE_TRY(need(op, "pos", pos, RLAE_I32));
+    RLAE_TRY(same_device(op, x, pos));
+    if (p->head_dim <= 0 || p->head_dim % 2 || p->head_dim > 512)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op rope: head_dim %d (must be even and <= 512)", p->head_dim);
+    if (cols(x) != (int64_t)n_heads * p->head_dim || rows(x) != rlae_tensor_numel(pos))
+        return shape_error(op, "x must be [len(pos), n_heads*head_dim]; columns", cols(x),
+                           (long long)n_heads * p->head_dim);
+    if (p->scaling != RLAE_ROPE_SCALE_NONE && !(p->factor > 0.0f))
+        return rlae_fail(RLAE_ERR_INPUT, "op rope: scaling factor must be > 0 (got %g)", (double)p->factor);
+    if (p->scaling == RLAE_ROPE_SCALE_LLAMA3 &&
+        !(p->high_freq_factor > p->low_freq_factor && p->low_freq_factor > 0 && p->original_max_pos > 0))
+        return rlae_fail(RLAE_ERR_INPUT, "op rope: llama3 scaling needs high_freq_factor > low_freq_factor > 0 and "
+                         "original_max_position_embeddings > 0");
+    if (x->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_rope(x->data, pos->data, rows(x), n_heads, p);
+    return RLAE_OK;
+}
+
+/* ---- attention with a KV cache --------------------------------------------------------------- */
+
+/* slot/pos are I32 [n]; on the CPU each must address an existing cache row. */
+static rlae_status check_slots(const char *op, const rlae_tensor *slot, const rlae_tensor *pos, int64_t n,
+                               int64_t n_slots, int64_t capacity)
+{
+    RLAE_TRY(need(op, "slot", slot, RLAE_I32));
+    RLAE_TRY(need(op, "pos", pos, RLAE_I32));
+    if (rlae_tensor_numel(slot) != n || rlae_tensor_numel(pos) != n)
+        return shape_error(op, "slot and pos need one entry per row", rlae_tensor_numel(slot), n);
+    if (slot->device != RLAE_DEV_CPU)
+        return RLAE_OK;
+    const int32_t *s = slot->data, *p = pos->data;
+    for (int64_t r = 0; r < n; r++)
+        if (s[r] < 0 || s[r] >= n_slots || p[r] < 0 || p[r] >= capacity)
+            return rlae_fail(RLAE_ERR_RUNTIME, "op %s: row %lld addresses slot %d position %d of a cache with %lld "
+                             "slots x %lld positions", op, (long long)r, s[r], p[r], (long long)n_slots,
+                             (long long)capacity);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows_t, const rlae_tensor *slot,
+                             const rlae_tensor *pos)
+{
+    const char *op = "kv_store";
+    RLAE_TRY(need(op, "cache", cache, RLAE_F32));
+    RLAE_TRY(need(op, "rows", rows_t, RLAE_F32));
+    RLAE_TRY(same_device(op, cache, rows_t));
+    RLAE_TRY(same_device(op, cache, slot));
+    RLAE_TRY(same_device(op, cache, pos));
+    if (cache->ndim != 3 || cache->shape[2] != cols(rows_t))
+        return shape_error(op, "cache must be [slots, capacity, kv_dim] with kv_dim = row length", cols(cache),
+                           cols(rows_t));
+    int64_t n = rows(rows_t);
+    RLAE_TRY(check_slots(op, slot, pos, n, cache->shape[0], cache->shape[1]));
+    if (cache->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_kv_store(cache->data, rows_t->data, slot->data, pos->data, n, cache->shape[1], cache->shape[2]);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
+                              const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
+                              int n_heads, int n_kv_heads)
+{
+    const char *op = "attention";
+    RLAE_TRY(need(op, "out", out, RLAE_F32));
+    RLAE_TRY(need(op, "q", q, RLAE_F32));
+    RLAE_TRY(need(op, "k_cache", k_cache, RLAE_F32));
+    RLAE_TRY(need(op, "v_cache", v_cache, RLAE_F32));
+    RLAE_TRY(same_device(op, out, q));
+    RLAE_TRY(same_device(op, out, k_cache));
+    RLAE_TRY(same_device(op, out, v_cache));
+    RLAE_TRY(same_device(op, out, slot));
+    RLAE_TRY(same_device(op, out, pos));
+    if (n_heads <= 0 || n_kv_heads <= 0 || n_heads % n_kv_heads)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op attention: %d heads are not a multiple of %d kv heads", n_heads,
+                         n_kv_heads);
+    int64_t q_dim = cols(q);
+    if (q_dim % n_heads)
+        return shape_error(op, "q row length must be a multiple of n_heads", q_dim, n_heads);
+    int64_t hd = q_dim / n_heads;
+    if (hd > 512)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op attention: head_dim %lld > 512", (long long)hd);
+    if (k_cache->ndim != 3 || v_cache->ndim != 3 || k_cache->shape[2] != hd * n_kv_heads ||
+        memcmp(k_cache->shape, v_cache->shape, 3 * sizeof(int64_t)) != 0)
+        return shape_error(op, "k/v caches must both be [slots, capacity, n_kv_heads*head_dim]; kv_dim",
+                           k_cache->shape[2], hd * n_kv_heads);
+    if (rlae_tensor_numel(out) != rlae_tensor_numel(q))
+        return shape_error(op, "out must have the shape of q", rlae_tensor_numel(out), rlae_tensor_numel(q));
+    if (out->data == q->data)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op attention: out must not alias q");
+    int64_t n = rows(q);
+    RLAE_TRY(check_slots(op, slot, pos, n, k_cache->shape[0], k_cache->shape[1]));
+    if (out->device == RLAE_DEV_CUDA)
+        return cuda_missing(op);
+    rlae_cpu_attention(out->data, q->data, k_cache->data, v_cache->data, slot->data, pos->data, n,
+                       k_cache->shape[1], n_heads, n_kv_heads, (int)hd);
+    return RLAE_OK;
+}

@@ -1,0 +1,103 @@
+/* The ops API: every numeric operation the models (and later the ensemble and the agent) need, as
+ * one function each, taking tensors that know their device (core/tensor.h).
+ *
+ * Each rlae_op_* checks dtypes, shapes and that all its tensors live on one device, then dispatches
+ * to a backend: host/ops_cpu.c (plain C + OpenMP + OpenBLAS, the reference) or, in a CUDA build,
+ * the launchers in cuda/ (one `#ifdef RLAE_HAVE_CUDA` line per op in host/ops.c). Callers never
+ * branch on the device. A CUDA tensor in a build without CUDA is RLAE_ERR_UNSUPPORTED with a message
+ * naming the op.
+ *
+ * Conventions shared by all ops:
+ *   - "rows": a 2-D tensor [n, d] is n independent rows of d contiguous values; 1-D tensors [d] are
+ *     one row. Only fp32 activations for now (weights too); other dtypes are RLAE_ERR_UNSUPPORTED.
+ *   - index tensors (token ids, positions, cache slots) are RLAE_I32 on the same device.
+ *   - outputs may alias inputs where the op's comment says so.
+ *   - ops do not allocate (except rlae_ops_tensor_alloc): scratch is owned by the caller. */
+#ifndef RLAE_OPS_H
+#define RLAE_OPS_H
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+/* ---- memory ---------------------------------------------------------------------------------- */
+
+/* Allocates an owned, zero-filled tensor on `dev`; free it with rlae_ops_tensor_free. */
+rlae_status rlae_ops_tensor_alloc(rlae_tensor *t, rlae_dtype dtype, rlae_device dev, int ndim,
+                                  const int64_t *shape);
+/* Frees an owned tensor on whatever device it lives; no-op for views; safe on a zeroed struct. */
+void rlae_ops_tensor_free(rlae_tensor *t);
+/* dst = src, same dtype and element count; either side may be on the host or the device. */
+rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src);
+
+/* ---- linear algebra -------------------------------------------------------------------------- */
+
+/* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] when bias != NULL and bias->data != NULL).
+ * W is in nn.Linear layout. y must not alias x or W. */
+rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias);
+
+/* out[i, :] = table[idx[i], :]. Embedding lookup, and picking rows (e.g. the last position of each
+ * sequence). Every idx must be in [0, rows of table): checked, RLAE_ERR_INPUT otherwise. */
+rlae_status rlae_op_gather_rows(rlae_tensor *out, const rlae_tensor *table, const rlae_tensor *idx);
+
+/* y += x, elementwise over equal shapes (the residual connection). */
+rlae_status rlae_op_add(rlae_tensor *y, const rlae_tensor *x);
+
+/* ---- normalisation and activations ----------------------------------------------------------- */
+
+/* y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, per row. y may alias x. */
+rlae_status rlae_op_rmsnorm(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *weight, float eps);
+
+/* out = silu(gate) * up, elementwise (SwiGLU MLP). out may alias gate or up. */
+rlae_status rlae_op_swiglu(rlae_tensor *out, const rlae_tensor *gate, const rlae_tensor *up);
+
+/* out[r] = softmax(x[r] / temperature) per row (temperature > 0). out may alias x. */
+rlae_status rlae_op_softmax(rlae_tensor *out, const rlae_tensor *x, float temperature);
+
+/* Per-row statistics of logits, the inputs of sampling and of the agent's features:
+ *   max[r] = max_i x[r,i];  lse[r] = log sum_i exp(x[r,i]);
+ *   entropy[r] = -sum_i p_i log p_i with p = softmax(x[r]) (nats); top1 prob = exp(max - lse).
+ * Any of max, lse, entropy may be NULL. Each is a [n] fp32 tensor. */
+rlae_status rlae_op_logit_stats(const rlae_tensor *x, rlae_tensor *max, rlae_tensor *lse, rlae_tensor *entropy);
+
+/* ---- rotary position embedding --------------------------------------------------------------- */
+
+typedef enum { RLAE_ROPE_SCALE_NONE = 0, RLAE_ROPE_SCALE_LINEAR, RLAE_ROPE_SCALE_LLAMA3 } rlae_rope_scale;
+
+typedef struct {
+    int head_dim;          /* rotates pairs (i, i + head_dim/2), Hugging Face rotate_half order */
+    float theta;           /* base, e.g. 10000 or 500000 */
+    rlae_rope_scale scaling;
+    float factor;          /* LINEAR: positions / factor; LLAMA3: see rlae_rope_inv_freq */
+    float low_freq_factor; /* LLAMA3 */
+    float high_freq_factor;/* LLAMA3 */
+    int original_max_pos;  /* LLAMA3 */
+} rlae_rope_params;
+
+/* The rotation frequencies, inv_freq[i] for i < head_dim/2, including scaling, exactly as
+ * transformers computes them (fp32 result; LLAMA3 follows _compute_llama3_parameters). Host-side
+ * helper shared by the backends and the tests. */
+void rlae_rope_inv_freq(const rlae_rope_params *p, float *inv_freq);
+
+/* Rotates x[n, n_heads*head_dim] in place: row r at position pos[r] (I32 [n]). */
+rlae_status rlae_op_rope(rlae_tensor *x, const rlae_tensor *pos, int n_heads, const rlae_rope_params *p);
+
+/* ---- attention with a KV cache --------------------------------------------------------------- */
+
+/* Writes rows[r] (a [n, kv_dim] key or value row) into cache[slot[r], pos[r], :], where cache is one
+ * layer's [n_slots, capacity, kv_dim]. slot and pos are I32 [n]; every pos < capacity (checked). */
+rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows, const rlae_tensor *slot,
+                             const rlae_tensor *pos);
+
+/* Causal multi-head attention of query rows against a KV cache, one query row at a time:
+ *   out[r, h] = sum_{t <= pos[r]} softmax_t(q[r,h] . k[slot[r], t, g(h)] * scale) v[slot[r], t, g(h)]
+ * with g(h) = h / (n_heads / n_kv_heads) (grouped-query attention) and scale = 1/sqrt(head_dim).
+ * q, out: [n, n_heads*head_dim]; k_cache, v_cache: one layer's [n_slots, capacity, n_kv_heads*head_dim]
+ * whose rows 0..pos[r] of slot[r] must already hold the keys and values (rlae_op_kv_store).
+ * Because every row carries its own (slot, pos), one call serves decode (one row per sequence),
+ * prefill of a chunk (rows pos0..pos0+m-1 of one slot: causal by construction) and any mix of
+ * sequences with different lengths. out must not alias q. */
+rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
+                              const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
+                              int n_heads, int n_kv_heads);
+
+#endif
