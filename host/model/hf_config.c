@@ -162,7 +162,7 @@ static rlae_status parse_root(const json_t *root, const char *label, rlae_model_
     const char *type = json_string_value(mt);
     int is_qwen2 = strcmp(type, "qwen2") == 0, is_llama = strcmp(type, "llama") == 0;
     if (!is_qwen2 && !is_llama && strcmp(type, "mistral") != 0)
-        return rlae_fail(RLAE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: llama, mistral, "
+        return rlae_fail(RLAE_ERR_INPUT, "%s: model_type \"%s\" is not supported (supported: llama, mistral, "
                          "qwen2)", label, type);
     snprintf(c->arch, sizeof c->arch, "%s", type);
 

@@ -12,7 +12,8 @@
  * tokenizer/chat-template layer owns the full stop set, so one id here is enough for the model.
  * sliding_window (Mistral v0.1, Qwen2) is not applied: rlae runs contexts far shorter than any
  * window in these families, so attention is identical; it is noted in a debug log line only.
- * Missing required keys and wrong JSON types are RLAE_ERR_INPUT naming the file and the key;
+ * Missing required keys, wrong JSON types and other model_types are RLAE_ERR_INPUT naming the file
+ * and the key;
  * features the forward does not implement (other rope types, o_proj/MLP biases, non-SiLU
  * activations) are RLAE_ERR_UNSUPPORTED. */
 #ifndef RLAE_MODEL_HF_CONFIG_H

@@ -8,20 +8,19 @@
 #include "model/safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
+
+#include "core/mmap_file.h"
 
 struct rlae_safetensors {
     char *path;
     const uint8_t *base; /* whole file (or caller's buffer) */
     size_t size;
-    int mapped;          /* 1: base came from mmap and is unmapped on close */
+    rlae_mmap_file map;  /* zeroed for in-memory handles */
     json_t *root;        /* kept alive: tensor names point at its keys */
     json_t *metadata;    /* borrowed from root, or NULL */
     rlae_st_tensor *tensors; /* sorted by name */
@@ -55,43 +54,6 @@ size_t rlae_st_dtype_size(rlae_st_dtype d)
         if (st_dtypes[i].dtype == d)
             return st_dtypes[i].size;
     return 0;
-}
-
-/* ---- mapping ----------------------------------------------------------------------------------- */
-
-/* Maps a whole file read-only. Empty files are not mapped (mmap refuses length 0); the caller sees
- * size 0 and reports "too short". */
-static rlae_status map_file(const char *path, const uint8_t **base, size_t *size)
-{
-    *base = NULL;
-    *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rlae_fail(errno == ENOENT || errno == ENOTDIR ? RLAE_ERR_INPUT : RLAE_ERR_IO,
-                         "%s: cannot open safetensors file: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rlae_fail(RLAE_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return rlae_fail(RLAE_ERR_INPUT, "%s: not a regular file; expected a .safetensors file", path);
-    }
-    if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return rlae_fail(RLAE_ERR_IO, "%s: cannot mmap %lld bytes: %s", path, (long long)st.st_size,
-                             strerror(e));
-        }
-        *base = p;
-        *size = (size_t)st.st_size;
-    }
-    close(fd); /* the mapping stays valid without the descriptor */
-    return RLAE_OK;
 }
 
 /* ---- header validation ------------------------------------------------------------------------- */
@@ -190,7 +152,7 @@ static rlae_status parse_entry(const rlae_safetensors *st, const char *name, jso
     uint64_t nbytes = 0;
     if (overflow || numel > (uint64_t)INT64_MAX || __builtin_mul_overflow(numel, (uint64_t)dsize, &nbytes)) {
         char sb[256];
-        return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': shape %s overflows 64-bit element counts; the file is "
+        return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': shape %s overflows 64-bit sizes; the file is "
                          "corrupt", p, name, shape_str(sb, sizeof sb, t->ndim, t->shape));
     }
     t->numel = (int64_t)numel;
@@ -329,12 +291,13 @@ rlae_status rlae_safetensors_open(const char *path, rlae_safetensors **out)
         free(st);
         return RLAE_ERR_NOMEM;
     }
-    rlae_status s = map_file(path, &st->base, &st->size);
+    rlae_status s = rlae_mmap_open(&st->map, path);
     if (s != RLAE_OK) {
         rlae_safetensors_close(st);
-        return s;
+        return s; /* the message names the path and the system's reason */
     }
-    st->mapped = st->base != NULL;
+    st->base = st->map.data;
+    st->size = st->map.size;
     return open_common(st, out);
 }
 
@@ -358,8 +321,7 @@ void rlae_safetensors_close(rlae_safetensors *st)
 {
     if (!st)
         return;
-    if (st->mapped)
-        munmap((void *)st->base, st->size);
+    rlae_mmap_close(&st->map);
     if (st->root)
         json_decref(st->root);
     free(st->tensors);
