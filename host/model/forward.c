@@ -15,6 +15,12 @@ static rlae_tensor head_rows(const rlae_tensor *t, int64_t r)
     return rlae_tensor_view(t->data, t->dtype, t->device, 2, shape);
 }
 
+/* The first n entries of a 1-D index tensor. */
+static rlae_tensor head_n(const rlae_tensor *t, int64_t n)
+{
+    return rlae_tensor_view(t->data, t->dtype, t->device, 1, &n);
+}
+
 /* Rows [r0, r0+r) of a [rows, cols] tensor. */
 static rlae_tensor row_range(const rlae_tensor *t, int64_t r0, int64_t r)
 {
@@ -152,7 +158,7 @@ static rlae_status layer_forward(rlae_model *m, rlae_kv_cache *cache, int l, int
     rlae_tensor x = head_rows(&m->x, R), xb = head_rows(&m->xb, R), xb2 = head_rows(&m->xb2, R);
     rlae_tensor q = head_rows(&m->q, R), k = head_rows(&m->k, R), v = head_rows(&m->v, R);
     rlae_tensor att = head_rows(&m->att, R), hb = head_rows(&m->hb, R), hb2 = head_rows(&m->hb2, R);
-    rlae_tensor pos = head_rows(&m->pos, R), slot = head_rows(&m->slot, R);
+    rlae_tensor pos = head_n(&m->pos, R), slot = head_n(&m->slot, R);
     rlae_tensor kc = rlae_kv_cache_layer_k(cache, l), vc = rlae_kv_cache_layer_v(cache, l);
 
     RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &lw->attn_norm, c->norm_eps));
@@ -208,10 +214,7 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
         rlae_tensor h_tok = rlae_tensor_view(m->h_tok, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
         rlae_tensor h_pos = rlae_tensor_view(m->h_pos, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
         rlae_tensor h_slot = rlae_tensor_view(m->h_slot, RLAE_I32, RLAE_DEV_CPU, 1, shape_r);
-        rlae_tensor tok = head_rows(&m->tok, R), pos = head_rows(&m->pos, R), slot = head_rows(&m->slot, R);
-        tok = rlae_tensor_view(tok.data, RLAE_I32, m->device, 1, shape_r);
-        pos = rlae_tensor_view(pos.data, RLAE_I32, m->device, 1, shape_r);
-        slot = rlae_tensor_view(slot.data, RLAE_I32, m->device, 1, shape_r);
+        rlae_tensor tok = head_n(&m->tok, R), pos = head_n(&m->pos, R), slot = head_n(&m->slot, R);
         RLAE_TRY(rlae_op_copy(&tok, &h_tok));
         RLAE_TRY(rlae_op_copy(&pos, &h_pos));
         RLAE_TRY(rlae_op_copy(&slot, &h_slot));
@@ -233,7 +236,7 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
              * first_last_seq.. and land in consecutive rows of last_x. */
             int64_t shape_n[1] = {n_last};
             rlae_tensor h_last = rlae_tensor_view(m->h_last, RLAE_I32, RLAE_DEV_CPU, 1, shape_n);
-            rlae_tensor last = rlae_tensor_view(m->last_row.data, RLAE_I32, m->device, 1, shape_n);
+            rlae_tensor last = head_n(&m->last_row, n_last);
             RLAE_TRY(rlae_op_copy(&last, &h_last));
             rlae_tensor dst = row_range(&m->last_x, first_last_seq, n_last);
             RLAE_TRY(rlae_op_gather_rows(&dst, &x, &last));
