@@ -467,8 +467,8 @@ static rlae_status bind_members(const cfg_key *k, const cfg_node *v, rlae_config
                 continue;
             const cfg_node *got = cfg_map_get(item, cfg_key_leaf(rk), NULL);
             if (!got || cfg_node_is_null(got))
-                return bind_fail(got ? got : item, dprefix, "missing required key '%s' (%s)",
-                                 cfg_key_leaf(rk), rk->doc);
+                return bind_fail(got ? got : item, dprefix, "missing required key '%s'",
+                                 cfg_key_leaf(rk));
         }
     }
     return RLAE_OK;
@@ -588,8 +588,8 @@ rlae_status cfg_bind(const cfg_node *root, rlae_config *out)
     if (s == RLAE_OK) {
         const cfg_node *m = cfg_map_get(root, "members", NULL);
         if (!m || cfg_node_is_null(m))
-            s = bind_fail(root, NULL, "missing required key 'members' (%s)",
-                          cfg_schema_find("members")->doc);
+            s = bind_fail(root, NULL, "missing required key 'members' (a list of 1 to %d maps, each "
+                          "with at least name and path)", RLAE_MAX_MEMBERS);
     }
     if (s == RLAE_OK)
         s = check_members(root, out);

@@ -283,8 +283,8 @@ static rlae_status place_override(const char *arg, const cfg_source *src, cfg_no
         int last = p == n - 1;
         if (parts[p].index >= 0 && cur->kind == CFG_NODE_SEQ) {
             if (parts[p].index >= cur->n) {
-                snprintf(msg, sizeof msg, "index %d is past the end of a list of %d entries",
-                         parts[p].index, cur->n);
+                snprintf(msg, sizeof msg, "index %d is past the end of '%s', which has %d entr%s",
+                         parts[p].index, p ? parts[p - 1].name : "", cur->n, cur->n == 1 ? "y" : "ies");
                 cfg_node_free(val);
                 return override_fail(arg, msg);
             }

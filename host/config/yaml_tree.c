@@ -160,7 +160,9 @@ static rlae_status parser_error(tree_parser *tp)
     if (p->error == YAML_MEMORY_ERROR)
         return rlae_fail(RLAE_ERR_NOMEM, "%s: out of memory while parsing YAML", tp->src->name);
     char ctx[256] = "";
-    if (p->context)
+    if (p->context && tp->src->is_override)
+        snprintf(ctx, sizeof ctx, " (%s)", p->context);
+    else if (p->context)
         snprintf(ctx, sizeof ctx, " (%s at line %zu, column %zu)", p->context, p->context_mark.line + 1,
                  p->context_mark.column + 1);
     if (tp->src->is_override)
