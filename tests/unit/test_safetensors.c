@@ -188,9 +188,9 @@ static void test_corrupt(void)
     expect_corrupt("realshape.safetensors", "{" ENTRY("w.r", "F32", "[2.0,3]", "[0,24]") "}", 24, 0, "w.r", NULL);
     expect_corrupt("overflow.safetensors",
                    "{" ENTRY("w.big", "F32", "[4294967296,4294967296,4294967296]", "[0,24]") "}", 24, 0, "w.big",
-                   "overflow");
+                   "overflows");
     expect_corrupt("overflow2.safetensors", "{" ENTRY("w.big2", "F64", "[2305843009213693952]", "[0,24]") "}", 24, 0,
-                   "w.big2", "overflow");
+                   "w.big2", "overflows");
     expect_corrupt("entry.safetensors", "{\"w.e\":5}", 24, 0, "w.e", "expected an object");
     expect_corrupt("offs_type.safetensors", "{\"w.t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 24,
                    0, "w.t", "data_offsets");
