@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #if defined(__CUDACC__)
-#define RLAE_HD __host__ __device__ __forceinline__
+#define RLAE_HD __host__ __device__
 #else
 #define RLAE_HD
 #endif

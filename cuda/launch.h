@@ -1,0 +1,67 @@
+/* C-callable entry points of the CUDA backend: device queries, memory, streams, and the kernel
+ * launchers. Host code includes this only under #ifdef RLAE_HAVE_CUDA (a CPU-only build has none of
+ * these symbols). Nothing in cuda/ knows about configs or files: callers pass raw pointers and sizes.
+ *
+ * Every function returns rlae_status; a failing CUDA call records "CUDA error at FILE:LINE on
+ * device N: cudaErrorX: message (in: call)" through rlae_fail (see cuda/cuda_check.h). */
+#ifndef RLAE_CUDA_LAUNCH_H
+#define RLAE_CUDA_LAUNCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "core/status.h"
+
+/* A cudaStream_t, kept opaque so C code needs no CUDA headers. NULL is the default stream. */
+typedef void *rlae_cuda_stream;
+
+typedef struct {
+    int index;
+    char name[256];
+    size_t total_bytes;
+    size_t free_bytes;
+    int cc_major, cc_minor; /* compute capability */
+    int sm_count;
+    int driver_version, runtime_version; /* e.g. 12040 for 12.4 */
+} rlae_cuda_device_info;
+
+/* 1 when at least one CUDA device is usable, else 0 (no driver, no device, any error). Never fails. */
+int rlae_cuda_available(void);
+/* Number of visible devices. No driver or no device is RLAE_ERR_UNSUPPORTED with CUDA's reason
+ * (and *n = 0). */
+rlae_status rlae_cuda_device_count(int *n);
+/* Properties and current free memory of `device`. A device index that does not exist is RLAE_ERR_INPUT. */
+rlae_status rlae_cuda_device_query(int device, rlae_cuda_device_info *info);
+rlae_status rlae_cuda_set_device(int device);
+rlae_status rlae_cuda_get_device(int *device);
+
+/* Memory. rlae_cuda_malloc of 0 bytes gives NULL and succeeds; running out is RLAE_ERR_NOMEM. */
+rlae_status rlae_cuda_malloc(void **ptr, size_t bytes);
+rlae_status rlae_cuda_free(void *ptr);
+/* Copies on `stream`; with pageable host memory they complete before returning, as cudaMemcpyAsync does. */
+rlae_status rlae_cuda_memcpy_h2d(void *dst, const void *src, size_t bytes, rlae_cuda_stream stream);
+rlae_status rlae_cuda_memcpy_d2h(void *dst, const void *src, size_t bytes, rlae_cuda_stream stream);
+rlae_status rlae_cuda_memcpy_d2d(void *dst, const void *src, size_t bytes, rlae_cuda_stream stream);
+rlae_status rlae_cuda_memset(void *dst, int byte, size_t bytes, rlae_cuda_stream stream);
+
+rlae_status rlae_cuda_stream_create(rlae_cuda_stream *stream);
+rlae_status rlae_cuda_stream_destroy(rlae_cuda_stream stream);
+rlae_status rlae_cuda_stream_sync(rlae_cuda_stream stream);
+rlae_status rlae_cuda_device_sync(void);
+
+/* ---- kernels -------------------------------------------------------------------------------- */
+
+/* out[i] = the i-th uniform float of the rlae_rng stream (seed, episode, span, token), i < n: bit for
+ * bit what rlae_rng_uniform returns on the CPU for the same key (core/rng.h). */
+rlae_status rlae_cuda_rng_uniform(float *out, int64_t n, uint64_t seed, uint32_t episode, uint32_t span,
+                                  uint32_t token, rlae_cuda_stream stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
