@@ -264,13 +264,15 @@ static void doc_row_text(FILE *f, const cfg_key *k)
 {
     char allowed[256];
     allowed_text(k, allowed, sizeof allowed);
-    fprintf(f, "  %s (%s", k->path, type_name(k));
-    if (allowed[0])
-        fprintf(f, "%s%s", k->type == CFG_ENUM ? ": " : ", ", allowed);
+    if (k->type == CFG_ENUM)
+        fprintf(f, "  %s (one of %s", k->path, allowed);
+    else
+        fprintf(f, "  %s (%s%s%s", k->path, type_name(k),
+                allowed[0] ? (k->type == CFG_MEMBERS ? ", " : " ") : "", allowed);
     if (k->flags & CFG_REQUIRED)
-        fputs(", required", f);
+        fputs("; required", f);
     else if (k->def)
-        fprintf(f, ", default %s", k->def);
+        fprintf(f, "; default %s", k->def);
     fprintf(f, ")\n      %s\n", k->doc);
 }
 
@@ -293,9 +295,12 @@ rlae_status rlae_config_write_doc(FILE *f, int markdown)
         const cfg_key *k = &cfg_schema[i];
         /* A section or the members list opens a new heading with its own table. */
         if (k->type == CFG_SECTION || k->type == CFG_MEMBERS) {
+            /* The members list documents itself in its own row, so its heading has no paragraph. */
             if (markdown) {
-                fprintf(f, "%s%s `%s`\n\n%s\n\n", in_table ? "\n" : "",
-                        depth_of(k->path) ? "###" : "##", k->path, k->doc);
+                fprintf(f, "%s%s `%s`\n\n", in_table ? "\n" : "", depth_of(k->path) ? "###" : "##",
+                        k->path);
+                if (k->type == CFG_SECTION)
+                    fprintf(f, "%s\n\n", k->doc);
                 if (k->type == CFG_MEMBERS) {
                     fputs(table_head, f);
                     doc_row_md(f, k);
@@ -304,8 +309,10 @@ rlae_status rlae_config_write_doc(FILE *f, int markdown)
                     in_table = 0;
                 }
             } else {
-                fprintf(f, "%s\n  %s\n", k->path, k->doc);
-                if (k->type == CFG_MEMBERS)
+                fprintf(f, "%s\n", k->path);
+                if (k->type == CFG_SECTION)
+                    fprintf(f, "  %s\n", k->doc);
+                else
                     doc_row_text(f, k);
             }
             continue;
