@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-extern "C" rlae_status rlae_cuda_fail(cudaError_t err, const char *call, const char *file, int line)
+rlae_status rlae_cuda_fail(cudaError_t err, const char *call, const char *file, int line)
 {
     int dev = -1;
     /* cudaGetDevice itself can fail (no driver); the message then says device ?. */
