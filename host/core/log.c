@@ -31,6 +31,7 @@ rlae_log_level rlae_log_get_level(void)
 
 void rlae_log_set_level(rlae_log_level level) { log_level = (int)level; }
 void rlae_log_set_rank(int rank) { log_rank = rank; }
+int rlae_log_get_rank(void) { return log_rank; }
 
 void rlae_log(rlae_log_level level, const char *fmt, ...)
 {

@@ -4,8 +4,13 @@
 #ifndef RLAE_CORE_STATUS_H
 #define RLAE_CORE_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef enum {
     RLAE_OK = 0,
@@ -61,6 +66,8 @@ char *rlae_strdup_at(const char *s, const char *file, int line);
 #define rlae_realloc(p, n) rlae_realloc_at((p), (n), __FILE__, __LINE__)
 #define rlae_strdup(s) rlae_strdup_at((s), __FILE__, __LINE__)
 
-#include <stdlib.h>
+#ifdef __cplusplus
+}
+#endif
 
 #endif

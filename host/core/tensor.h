@@ -3,6 +3,10 @@
 #ifndef RLAE_CORE_TENSOR_H
 #define RLAE_CORE_TENSOR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +37,9 @@ float rlae_f16_to_f32(uint16_t h);
 float rlae_bf16_to_f32(uint16_t h);
 uint16_t rlae_f32_to_f16(float f);
 uint16_t rlae_f32_to_bf16(float f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
