@@ -268,7 +268,8 @@ static void doc_row_text(FILE *f, const cfg_key *k)
         fprintf(f, "  %s (one of %s", k->path, allowed);
     else
         fprintf(f, "  %s (%s%s%s", k->path, type_name(k),
-                allowed[0] ? (k->type == CFG_MEMBERS ? ", " : " ") : "", allowed);
+                !allowed[0] ? "" : k->type == CFG_MEMBERS ? ", " : strchr("[(", allowed[0]) ? " in " : " ",
+                allowed);
     if (k->flags & CFG_REQUIRED)
         fputs("; required", f);
     else if (k->def)
