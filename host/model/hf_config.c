@@ -69,10 +69,12 @@ static rlae_status get_pos_float(const json_t *obj, const char *key, int require
     } else {
         return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %s, expected a number", label, path, key, jtype(v));
     }
-    if (!(x > 0) || !isfinite((float)x))
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %g, expected a positive finite number", label, path,
-                         key, x);
-    *out = (float)x;
+    /* Checked after narrowing: 1e-50 is positive as a double but 0 as the float the forward uses. */
+    float fx = (float)x;
+    if (!(fx > 0) || !isfinite(fx))
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %g, expected a positive finite number within fp32 "
+                         "range", label, path, key, x);
+    *out = fx;
     return RLAE_OK;
 }
 

@@ -111,6 +111,9 @@ static void test_errors(void)
     CHECK(strstr(rlae_last_error(), "tie_word_embeddings") != NULL);
     CHECK(parse("{\"model_type\":\"llama\"," BASE ",\"num_key_value_heads\":3}", &c) == RLAE_ERR_INPUT);
     CHECK(parse("{\"model_type\":\"llama\"," BASE ",\"rms_norm_eps\":-1}", &c) == RLAE_ERR_INPUT);
+    /* Found by fuzz_hf_config: positive as a double, zero once narrowed to fp32. */
+    CHECK(parse("{\"model_type\":\"llama\"," BASE ",\"rms_norm_eps\":1e-50}", &c) == RLAE_ERR_INPUT);
+    CHECK(parse("{\"model_type\":\"llama\"," BASE ",\"rope_theta\":1e300}", &c) == RLAE_ERR_INPUT);
     CHECK(parse("{\"model_type\":\"llama\",\"hidden_size\":-64,\"intermediate_size\":96,\"num_hidden_layers\":2,"
                 "\"num_attention_heads\":4,\"vocab_size\":160}", &c) == RLAE_ERR_INPUT);
     CHECK(parse("{\"model_type\":\"llama\",\"hidden_size\":1e300,\"intermediate_size\":96,\"num_hidden_layers\":2,"
