@@ -160,6 +160,8 @@ void tok_pre_free(tok_pre *p);
 rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, tok_bytes *out);
 /* Splits each piece of `in` into words appended to `out`. */
 rlae_status tok_pretokenize(const tok_pre *p, const tok_pieces *in, tok_pieces *out);
+/* Compiles GPT-2's split regex (ByteLevel with use_regex). */
+rlae_status tok_pre_bytelevel_regex(pcre2_code **out, const char *where);
 /* Whether the tree contains a ByteLevel pre-tokenizer. */
 int tok_pre_has_bytelevel(const tok_pre *p);
 
