@@ -105,9 +105,9 @@ const char *cfg_key_leaf(const cfg_key *k);
 
 /* ---- binding -------------------------------------------------------------------------------- */
 
-/* Binds a merged tree (root map) into `out`: defaults, types, ranges, required keys, unknown keys
- * with suggestions and cross-key checks. `root_src` names the file for messages about the whole
- * config (e.g. a missing required key). On failure `out` is freed. */
+/* Binds a merged tree (root map) into a zeroed `out`: defaults, types, ranges, required keys,
+ * unknown keys with suggestions and cross-key checks. Messages about the config as a whole (a
+ * missing required key) point at the root node. On failure `out` is freed. */
 rlae_status cfg_bind(const cfg_node *root, rlae_config *out);
 
 /* Address of the field of row `k` inside cfg (or inside member m for members[] rows). */

@@ -297,8 +297,14 @@ static rlae_status place_override(const char *arg, const cfg_source *src, cfg_no
             cur = *slot;
             continue;
         }
+        if (cur->kind == CFG_NODE_SEQ) {
+            snprintf(msg, sizeof msg, "'%s' is a list: address an entry by its index, e.g. %s.0.%s",
+                     p ? parts[p - 1].name : "", p ? parts[p - 1].name : "", parts[p].name);
+            cfg_node_free(val);
+            return override_fail(arg, msg);
+        }
         if (cur->kind != CFG_NODE_MAP || !parts[p].name[0]) {
-            snprintf(msg, sizeof msg, "'%s' is not a list here, so it cannot be indexed",
+            snprintf(msg, sizeof msg, "'%s' is not a list, so it cannot be indexed",
                      p ? parts[p - 1].name : parts[p].name);
             cfg_node_free(val);
             return override_fail(arg, msg);

@@ -416,9 +416,11 @@ static void round_trip(const char *what, const rlae_config *c)
 static void test_round_trip(void)
 {
     rlae_config c;
-    char *ov[] = {"ensemble.stop=[\"\\n\\n\", \"Q:\", \"say \\\"hi\\\"\", \"back\\\\slash\", \"true\", "
-                  "\"123\", \"\", \" lead\", \"# hash\", \"a: b\", \"caf\u00e9\", \"[x]\", \"-\", \"~\", \"\\t\"]",
-                  "algorithm.lr=0.1", "algorithm.adam_eps=1e-7", "ensemble.temperature=3.14159265358979",
+    /* strings that need quoting or escaping, or would read as something else when plain */
+    static char stop[] = "ensemble.stop=[\"\\n\\n\", \"Q:\", \"say \\\"hi\\\"\", \"back\\\\slash\", \"true\", "
+                         "\"123\", \"\", \" lead\", \"# hash\", \"a: b\", \"caf\u00e9\", \"[x]\", \"-\", "
+                         "\"~\", \"\\t\"]";
+    char *ov[] = {stop, "algorithm.lr=0.1", "algorithm.adam_eps=1e-7", "ensemble.temperature=3.14159265358979",
                   "task.synthetic.proportions=[0.1, 0.2, 0.7]", "task.synthetic.skills=[a, b, c]",
                   "run.out_dir=../out dir/x", "members[0].tokenizer=null", "log.hdf5=\"null\"",
                   "task.data_dir=.5", "algorithm.huber_delta=1e20", "ensemble.gate_threshold=0.3333333333333333"};
