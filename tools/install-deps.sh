@@ -5,7 +5,9 @@
 #
 #   tools/install-deps.sh              build + tests (C libraries, compilers, MPI, h5dump)
 #   tools/install-deps.sh --fuzz       also clang and its libFuzzer runtime (tools/run-fuzz.sh)
-#   tools/install-deps.sh --python     also the Python packages of tools/ (plots, fixtures)
+#   tools/install-deps.sh --python     also the Python packages of tools/ (plots, fixture scripts;
+#                                      the fixture scripts pip-install transformers/tokenizers
+#                                      into a venv on top of these, see their headers)
 set -euo pipefail
 
 packages=(
@@ -32,7 +34,8 @@ for arg in "$@"; do
       fi
       [ -n "${major:-}" ] && packages+=("libclang-rt-$major-dev")
       ;;
-    --python) packages+=(python3 python3-numpy python3-h5py python3-matplotlib) ;;
+    --python) packages+=(python3 python3-venv python3-pip python3-numpy python3-h5py python3-matplotlib
+                         python3-torch python3-sentencepiece) ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
