@@ -17,6 +17,10 @@ What it writes (all deterministic; rerun to regenerate, the tests need no Python
                           runs through `tokenizers`, each maximal invalid run as one word through a
                           plain Python port of OpenAI's encoder.py bpe() (the convention rlae uses:
                           invalid bytes split words and are byte-level encoded like any other bytes).
+    ref_gpt2_llama3.txt   HF `tokenizers` on the GPT-2 vocabulary with Llama-3's pre-tokenizer
+                          (Sequence[Split(Llama-3 regex, Isolated), ByteLevel(use_regex=false)]), first
+                          1000 lines, valid UTF-8 only.
+    ref_gpt2_qwen2.txt    same with Qwen2's split regex and an NFC normalizer, first 1000 lines.
     ref_llama2_hf.txt     HF `tokenizers` on llama2/tokenizer.json, no BOS (valid UTF-8 lines).
     ref_llama2_meta_hf.txt  same vocabulary with the non-legacy layout (Metaspace pre-tokenizer,
                           prepend_scheme "first", Replace normalizer only), no BOS.
@@ -77,6 +81,12 @@ SPACES = [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", " \n ", "\u00a0"
           "\u180e", "\u2009", "\u200b", "\x0b", "\x0c", "\u0085"]
 SPECIAL_TEXT = ["<|endoftext|>", "<s>", "</s>", "<unk>", "<0x0A>", "\n<s>\n", "<|endoftext|><|endoftext|>"]
 PUNCT = list(".,;:!?'\"()[]{}-–—…/\\@#$%^&*_+=<>|~`") + ["'s", "'S", "'ll", "'LL", "'re", "'ve", "'d", "'m", "n't"]
+
+
+LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+             r"\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+            r"\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
 def number(rng):
@@ -334,6 +344,20 @@ def main():
     # How often the invalid-run convention matters vs the pure tokenizers output on valid lines.
     notes.append("GPT-2: %d lines, %d with invalid UTF-8 (valid runs via tokenizers, invalid runs via "
                  "the encoder.py bpe() port)" % (len(lines), len(lines) - n_valid))
+
+    # Llama-3 / Qwen2 style pre-tokenization (Split regex + ByteLevel without its regex; Qwen2 adds
+    # NFC) over the GPT-2 vocabulary: the layouts rlae must read, with the vocabulary we have.
+    gd = json.load(open(os.path.join(OUT, "gpt2", "tokenizer.json"), encoding="utf-8"))
+    for name, regex, norm in (("llama3", LLAMA3_RE, None), ("qwen2", QWEN2_RE, {"type": "NFC"})):
+        vd = dict(gd)
+        vd["normalizer"] = norm
+        vd["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+        vt = Tokenizer.from_str(json.dumps(vd))
+        rows = [vt.encode(t, add_special_tokens=False).ids if t is not None and i < 1000 else None
+                for i, t in enumerate(texts)]
+        write_ids(os.path.join(OUT, "ref_gpt2_%s.txt" % name), rows)
 
     # Llama 2 tokenizer.json (legacy layout: Prepend + Replace normalizer, no pre-tokenizer)
     from transformers import LlamaTokenizerFast

@@ -213,6 +213,26 @@ static void run_case(const char *what, rlae_tokenizer *tok, const corpus *c, con
     free_refs(&r);
 }
 
+/* A fixture tokenizer.json with its normalizer and pre_tokenizer replaced (JSON texts). */
+static rlae_tokenizer *load_variant(const char *fixture, const char *norm, const char *pre, const char *name)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(test_fixture_path(fixture), 0, &jerr);
+    json_t *n = json_loads(norm, JSON_DECODE_ANY, &jerr), *p = json_loads(pre, JSON_DECODE_ANY, &jerr);
+    CHECK(j && n && p);
+    if (!j || !n || !p)
+        return NULL;
+    json_object_set_new(j, "normalizer", n);
+    json_object_set_new(j, "pre_tokenizer", p);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    rlae_tokenizer *t = NULL;
+    rlae_status s = rlae_tokenizer_load_json_mem(text, strlen(text), name, &t);
+    CHECK_MSG(s == RLAE_OK, "%s: %s", name, rlae_last_error());
+    free(text);
+    return t;
+}
+
 static rlae_tokenizer *load(const char *path)
 {
     rlae_tokenizer *t = NULL;
@@ -268,24 +288,38 @@ int main(void)
     }
     /* The same vocabulary in transformers' non-legacy layout: no normalizer, a Metaspace
      * pre-tokenizer with prepend_scheme "first" (made here from the legacy file, as the script does). */
-    json_error_t jerr;
-    json_t *j = json_load_file(test_fixture_path("tokenizers/llama2/tokenizer.json"), 0, &jerr);
-    CHECK(j != NULL);
-    if (j) {
-        json_object_set_new(j, "normalizer", json_null());
-        json_object_set_new(j, "pre_tokenizer",
-                            json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", "\xe2\x96\x81",
-                                      "prepend_scheme", "first", "split", 0));
-        char *text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        t = NULL;
-        CHECK(rlae_tokenizer_load_json_mem(text, strlen(text), "llama2-metaspace.json", &t) == RLAE_OK);
-        free(text);
-        if (t) {
-            run_case("Llama 2 tokenizer.json (Metaspace layout) vs HF tokenizers", t, &c,
-                     "tokenizers/ref_llama2_meta_hf.txt", 0, RT_NONE, 0);
-            rlae_tokenizer_free(t);
-        }
+    if ((t = load_variant("tokenizers/llama2/tokenizer.json", "null",
+                          "{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"first\","
+                          "\"split\":false}", "llama2-metaspace.json")) != NULL) {
+        run_case("Llama 2 tokenizer.json (Metaspace layout) vs HF tokenizers", t, &c,
+                 "tokenizers/ref_llama2_meta_hf.txt", 0, RT_NONE, 0);
+        rlae_tokenizer_free(t);
+    }
+    /* Llama-3's and Qwen2's pre-tokenizers (Split regex + ByteLevel without regex; Qwen2 with NFC)
+     * over the GPT-2 vocabulary. */
+    static const char *split_fmt = "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\","
+                                   "\"pattern\":{\"Regex\":\"%s\"},\"behavior\":\"Isolated\",\"invert\":false},"
+                                   "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,"
+                                   "\"use_regex\":false}]}";
+    static const char *llama3_re =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+        "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+";
+    static const char *qwen2_re =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| "
+        "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+";
+    char pre[2048];
+    snprintf(pre, sizeof pre, split_fmt, llama3_re);
+    if ((t = load_variant("tokenizers/gpt2/tokenizer.json", "null", pre, "gpt2-llama3-split.json")) != NULL) {
+        run_case("Llama-3 split regex (GPT-2 vocab) vs HF tokenizers", t, &c, "tokenizers/ref_gpt2_llama3.txt", 0,
+                 RT_ALL, 0);
+        rlae_tokenizer_free(t);
+    }
+    snprintf(pre, sizeof pre, split_fmt, qwen2_re);
+    if ((t = load_variant("tokenizers/gpt2/tokenizer.json", "{\"type\":\"NFC\"}", pre, "gpt2-qwen2-nfc.json")) !=
+        NULL) {
+        run_case("Qwen2 split regex + NFC (GPT-2 vocab) vs HF tokenizers", t, &c, "tokenizers/ref_gpt2_qwen2.txt",
+                 0, RT_NONE, 0);
+        rlae_tokenizer_free(t);
     }
     free_corpus(&c);
     return test_summary("test_tokenizer_corpus");
