@@ -83,7 +83,10 @@ typedef struct {
                                      RT(rlae_ppo_grads) *g, rlae_ppo_metrics *m);                     \
     /* RLAE_MAPPO: per-agent Normal over z_k, one ratio per active (sample, agent). */                \
     void RT(rlae_ppo_loss_normal)(const rlae_ppo_params *p, const RT(rlae_ppo_batch) *b,              \
-                                  RT(rlae_ppo_grads) *g, rlae_ppo_metrics *m);
+                                  RT(rlae_ppo_grads) *g, rlae_ppo_metrics *m);                     \
+    /* The explained-variance debug metric over a buffer (cleanrl): 1 - Var(R - V) / Var(R), with   \
+     * population variances; NaN when Var(R) = 0. */                                                \
+    double RT(rlae_explained_variance)(const real *value, const real *ret, int n);
 
 RLAE_PPO_LOSS_DECLARE(float, RLAE_F)
 RLAE_PPO_LOSS_DECLARE(double, RLAE_D)

@@ -226,7 +226,6 @@ int main(void)
             double alpha[KB], w[KB];
             for (int k = 0; k < KB; k++)
                 headd[i * KB + k] = head[i * KB + k] = (float)(-3 + 6 * rlae_rng_uniform_double(&r));
-            rlae_dirichlet_head(head + i * KB, KB, RLAE_DIRICHLET_ALPHA_MIN, (float[KB]){0});
             for (int k = 0; k < KB; k++)
                 alpha[k] = rlae_softplus(head[i * KB + k]) + RLAE_DIRICHLET_ALPHA_MIN;
             rlae_rng_dirichlet(&r, alpha, KB, w);
@@ -258,6 +257,14 @@ int main(void)
             we = fmax(we, rlae_rel_err(gv[i], gvd[i], 1e-6));
         printf("float vs double PPO loss gradients: max rel err %.3g (threshold 1e-4)\n", we);
         CHECK(we < 1e-4);
+    }
+    /* Explained variance: R = (1, 2, 3, 4), V = (1, 2, 3, 3): R - V = (0, 0, 0, 1) has population
+     * variance 3/16, R has 5/4, so 1 - (3/16)/(5/4) = 0.85. A constant R gives NaN. */
+    {
+        const double R[4] = {1, 2, 3, 4}, V[4] = {1, 2, 3, 3};
+        CHECK_NEAR(rlae_explained_variance_d(V, R, 4), 0.85, 1e-15);
+        const float Rc[2] = {2, 2}, Vc[2] = {1, 3};
+        CHECK(isnan(rlae_explained_variance(Vc, Rc, 2)));
     }
     return test_summary("test_ppo_loss");
 }
