@@ -9,24 +9,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+rlae_status rlae_open_for_reading(const char *path, int *fd_out, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return rlae_fail(RLAE_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st->st_mode)) {
+        close(fd);
+        return rlae_fail(RLAE_ERR_INPUT, "%s: is a directory, expected a file", path);
+    }
+    *fd_out = fd;
+    return RLAE_OK;
+}
+
 rlae_status rlae_read_file(const char *path, char **data, size_t *size)
 {
     *data = NULL;
     if (size)
         *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rlae_fail(RLAE_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return rlae_fail(RLAE_ERR_INPUT, "%s: is a directory, expected a file", path);
-    }
+    RLAE_TRY(rlae_open_for_reading(path, &fd, &st));
     /* st_size is a hint only (pipes and /proc files report 0): read until EOF, growing. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
     char *buf = rlae_malloc(cap);

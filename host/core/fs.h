@@ -7,7 +7,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <sys/stat.h>
+
 #include "core/status.h"
+
+/* Opens `path` read-only and fstat()s it; a directory is RLAE_ERR_INPUT. The shared first step of
+ * rlae_read_file and rlae_mmap_open. On success the caller owns *fd. */
+rlae_status rlae_open_for_reading(const char *path, int *fd, struct stat *st);
 
 /* Reads a whole file into a malloc'd buffer with a NUL byte after the last (so text can be used
  * as a C string); *size excludes that byte. Missing, unreadable or directory: RLAE_ERR_INPUT. */

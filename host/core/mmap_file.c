@@ -1,8 +1,8 @@
 /* Read-only whole-file mmap (see mmap_file.h). */
 #include "core/mmap_file.h"
+#include "core/fs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,19 +15,9 @@ static const unsigned char empty_file_byte = 0;
 rlae_status rlae_mmap_open(rlae_mmap_file *m, const char *path)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rlae_fail(RLAE_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return rlae_fail(RLAE_ERR_INPUT, "%s: is a directory, expected a file", path);
-    }
+    RLAE_TRY(rlae_open_for_reading(path, &fd, &st));
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return rlae_fail(RLAE_ERR_INPUT, "%s: not a regular file", path);
