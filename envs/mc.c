@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 static int letter_index(char c, int n)
 {

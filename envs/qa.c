@@ -6,9 +6,9 @@
  * F1 is over whitespace tokens with multiset overlap; if either side normalises to nothing, F1 is
  * 1 when both do and 0 otherwise (SQuAD v2's rule; v1.1 would divide by zero).
  *
- * Extraction: the text after the first "The answer is", else after the first "Answer:" (any
- * case; "Answer: the answer is X" is X), up to the end of that line, else the first non-empty line; surrounding quotes, spaces and one trailing period are
- * removed (the period is not part of an answer; "St. Louis" keeps its inner one). Nothing left =
+ * Extraction: the text after the first "The answer is" (any case) up to the end of that line,
+ * else the first non-empty line (without a leading "Answer:"); surrounding quotes, spaces and one
+ * trailing period are removed (the period is not part of an answer; "St. Louis" keeps its inner one). Nothing left =
  * no answer. Reward = EM; F1 is reported beside it.
  *
  * Data: nq_open/NQ-open.<split>.jsonl with {"question", "answer": [str, ...]} (train, dev,
@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 /* ---- normalisation, EM, F1 ---- */
@@ -152,15 +153,18 @@ static char *qa_extract(const env_task *t, const char *text)
 {
     if (!text)
         return NULL;
-    const char *a = env_stristr(text, "the answer is"), *b = env_stristr(text, "answer:");
+    /* "Answer:" only counts at the start of the reply: later ones belong to questions a few-shot
+     * model goes on to invent ("Paris\n\nQuestion: ...\nAnswer: Rome" answers Paris). */
+    const char *a = env_stristr(text, "the answer is");
     const char *start = text;
-    if (a)
+    if (a) {
         start = a + strlen("the answer is");
-    else if (b)
-        start = b + strlen("answer:");
-    else
+    } else {
         while (*start == '\n' || *start == '\r' || *start == ' ' || *start == '\t')
             start++;
+        if (strncasecmp(start, "answer:", 7) == 0)
+            start += 7;
+    }
     if (*start == ':') /* "The answer is: X" */
         start++;
     const char *end = strchr(start, '\n');

@@ -11,6 +11,7 @@
 #include "envs/env_internal.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const char *const skill_names[ENV_N_SKILLS] = {"add", "reverse", "count", "copy"};
 enum { MAX_ADD_DIGITS = 18, MAX_STR = 256 };
@@ -215,20 +216,21 @@ static char *syn_format(const env_task *t, const env_item *item, const env_item 
     return env_buf_take(&b);
 }
 
-/* The answer after "The answer is" / "Answer:", else the first non-empty line; spaces, quotes and
- * a trailing period removed. Compared exactly (answers are digits or lower-case letters). */
+/* The answer after "The answer is", else the first non-empty line (without a leading "Answer:");
+ * spaces, quotes and a trailing period removed (the same rule as qa.c). Compared exactly (answers are digits or lower-case letters). */
 static char *syn_extract(const env_task *t, const char *text)
 {
     if (!text)
         return NULL;
     const char *p = env_stristr(text, "the answer is");
-    if (p)
+    if (p) {
         p += strlen("the answer is");
-    else if ((p = env_stristr(text, "answer:")))
-        p += strlen("answer:");
-    else
+    } else {
         for (p = text; *p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'; p++) {
         }
+        if (strncasecmp(p, "answer:", 7) == 0)
+            p += 7;
+    }
     if (*p == ':')
         p++;
     const char *end = strchr(p, '\n');
