@@ -196,6 +196,9 @@ void rlae_cpu_attention(float *out, const float *q, const float *k_cache, const 
                 for (int j = 0; j < nb; j++) {
                     const float *k = kh + (t0 + j) * kv_dim;
                     float s = 0.0f;
+                    /* simd reduction: lets the compiler split the sum into vector lanes (a strict
+                     * left-to-right float sum cannot vectorise); the order changes only rounding */
+#pragma omp simd reduction(+ : s)
                     for (int i = 0; i < head_dim; i++)
                         s += qh[i] * k[i];
                     sc[j] = s * scale;
@@ -210,6 +213,7 @@ void rlae_cpu_attention(float *out, const float *q, const float *k_cache, const 
                     const float *v = vh + (t0 + j) * kv_dim;
                     float p = expf(sc[j] - m_new);
                     l += p;
+#pragma omp simd
                     for (int i = 0; i < head_dim; i++)
                         acc[i] += p * v[i];
                 }
