@@ -43,11 +43,11 @@ static int csv_record(char *buf, size_t size, size_t *pos, long *line, char **f,
             if (i < size && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r')
                 return -2; /* text after a closing quote */
         } else {
-            while (i < size && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r') {
-                if (buf[i] == '"')
-                    return -2; /* a quote inside an unquoted field */
+            /* A '"' inside an unquoted field is kept as a character, as Python's csv module and
+             * pandas (the reference readers of MMLU) do: the release's own
+             * val/college_medicine_val.csv has one (line 6, "Nietzsche's Will to Truth?\""). */
+            while (i < size && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r')
                 *out++ = buf[i++];
-            }
         }
         char sep = i < size ? buf[i] : '\n';
         *out = '\0'; /* out <= buf + i: never overwrites unread data */
@@ -123,7 +123,8 @@ static rlae_status load_file(const env_task *t, const char *path, const char *su
         if (nf == -1)
             break;
         if (nf == -2) {
-            s = env_lines_fail(&r, "malformed CSV quoting (unterminated or stray '\"')");
+            s = env_lines_fail(&r, "malformed CSV quoting (a quoted field is unterminated, or text follows "
+                                   "its closing quote)");
             break;
         }
         if (nf != 6) {

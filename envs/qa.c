@@ -226,7 +226,12 @@ static char *qa_format(const env_task *t, const env_item *item, const env_item *
 static char *qa_gold_response(const env_task *t, const env_item *item)
 {
     env_buf b = {0};
-    env_buf_printf(&b, "The answer is %s.", item->n_gold ? item->gold[0] : "");
+    /* On one line, as a model writes it: a few EfficientQA answers contain line breaks, which
+     * extraction would cut at (whitespace is collapsed by normalisation, so EM is unchanged). */
+    env_buf_puts(&b, "The answer is ");
+    for (const char *s = item->n_gold ? item->gold[0] : ""; *s; s++)
+        env_buf_putn(&b, *s == '\n' || *s == '\r' ? " " : s, 1);
+    env_buf_puts(&b, ".");
     return env_buf_take(&b);
 }
 

@@ -137,7 +137,13 @@ static void test_mmlu_csv(void)
     expect_error("mmlu", "dev", "beta_dev.csv:1: expected 6 fields", __LINE__);
     write_text("mmlu/dev/beta_dev.csv", "Q?,\"w,x,y,z,A\n");
     expect_error("mmlu", "dev", "beta_dev.csv:1: malformed CSV quoting", __LINE__);
-    write_text("mmlu/dev/beta_dev.csv", "Q?,w,x,y,z,A\n");
+    write_text("mmlu/dev/beta_dev.csv", "Q?,\"w\"x,y,z,A,B\n");
+    expect_error("mmlu", "dev", "beta_dev.csv:1: malformed CSV quoting", __LINE__);
+    write_text("mmlu/dev/beta_dev.csv", "Why?\",w,x,y,z,A\n"); /* stray quote in an unquoted field: kept */
+    CHECK(env_load(env_task_find("mmlu"), tmpdir, "dev", 0, &items) == RLAE_OK && items.n == 3);
+    if (items.n == 3)
+        CHECK_EQ_STR(items.v[2].question, "Why?\"");
+    env_items_free(&items);
     write_text("mmlu/dev/gamma_test.csv", "Q?,w,x,y,z,A\n");
     expect_error("mmlu", "dev", "gamma_test.csv: file name does not end in _dev.csv", __LINE__);
 }
