@@ -2,6 +2,7 @@
 # Builds rlae's libFuzzer targets (tests/fuzz/fuzz_*.c) with clang in build-fuzz/ and runs each for a
 # fixed time from its seed corpus (tests/fuzz/corpus/<target>/). Fails if any target finds a crash,
 # leak, timeout or sanitizer report; the reproducer is left in build-fuzz/fuzz-artifacts/.
+# A libFuzzer dictionary tests/fuzz/<target>.dict is used when present.
 #   usage: tools/run-fuzz.sh [SECONDS_PER_TARGET=60] [TARGET...]      (default: every target)
 #   env:   RLAE_FUZZ_BUILD (build dir, default build-fuzz), RLAE_FUZZ_JOBS (parallel build jobs)
 # Needs clang and libFuzzer's runtime (Debian: clang, libclang-rt-14-dev).
@@ -44,10 +45,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   seeds=()
   [ -d "$root/tests/fuzz/corpus/$t" ] && seeds=("$root/tests/fuzz/corpus/$t")
+  dict=()
+  [ -f "$root/tests/fuzz/$t.dict" ] && dict=("-dict=$root/tests/fuzz/$t.dict")
   echo "run-fuzz: $t for ${secs}s"
   log="$build/fuzz-$t.log"
   if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$artifacts/$t-" "$work" "${seeds[@]}" >"$log" 2>&1; then
+      -artifact_prefix="$artifacts/$t-" "${dict[@]}" "$work" "${seeds[@]}" >"$log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
     echo "run-fuzz: $t ok: $execs executions in ${secs}s, $cov"
