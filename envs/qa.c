@@ -308,7 +308,7 @@ static int nq_present(const env_task *t, const char *data_dir, const char *split
 
 /* ---- TriviaQA ---- */
 
-static rlae_status tqa_entry(const char *path, size_t i, json_t *e, env_item *it)
+static rlae_status tqa_entry(const char *path, const char *split, size_t i, json_t *e, env_item *it)
 {
     json_t *q = json_object_get(e, "Question"), *id = json_object_get(e, "QuestionId");
     json_t *a = json_object_get(e, "Answer");
@@ -342,7 +342,7 @@ static rlae_status tqa_entry(const char *path, size_t i, json_t *e, env_item *it
     if (json_is_string(id))
         it->id = env_strdup(json_string_value(id));
     else
-        RLAE_TRY(env_item_default_id(it, "", i));
+        RLAE_TRY(env_item_default_id(it, split, i));
     return it->question && it->id ? RLAE_OK : RLAE_ERR_NOMEM;
 }
 
@@ -377,7 +377,7 @@ static rlae_status tqa_load(const env_task *t, const char *data_dir, const char 
                 s = rlae_fail(RLAE_ERR_INPUT, "%s: Data[%zu] is not an object", path, i);
                 break;
             }
-            if ((s = tqa_entry(path, i, e, it)) != RLAE_OK || (limit && out->n >= limit))
+            if ((s = tqa_entry(path, split, i, e, it)) != RLAE_OK || (limit && out->n >= limit))
                 break;
         }
     json_decref(root);
