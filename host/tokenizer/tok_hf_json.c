@@ -536,8 +536,20 @@ static rlae_status parse_model(const ld *c, json_t *root, json_t *model, int byt
         d->rstrip = (uint8_t)f[2];
         d->single_word = (uint8_t)f[3];
         d->normalized = (uint8_t)f[4];
-        if (!t->text[d->id] || t->text_len[d->id] != len || memcmp(t->text[d->id], content, len) != 0)
+        if (!t->text[d->id] || t->text_len[d->id] != len || memcmp(t->text[d->id], content, len) != 0) {
+            if (t->text[d->id]) {
+                /* The model's own text for this id stays a key of the vocabulary map: keep it. */
+                char **r = rlae_realloc(t->retired, (size_t)(t->n_retired + 1) * sizeof *r);
+                if (!r)
+                    return RLAE_ERR_NOMEM;
+                t->retired = r;
+                t->retired[t->n_retired++] = t->text[d->id];
+                if (!t->owns_bytes[d->id])
+                    t->bytes[d->id] = NULL;
+                t->text[d->id] = NULL;
+            }
             RLAE_TRY(tok_set_text(t, d->id, content, len));
+        }
         else if (t->owns_bytes[d->id]) /* literal content, not the model's spelling of it */
             RLAE_TRY(tok_set_bytes(t, d->id, content, len));
         t->special[d->id] = (uint8_t)f[0];

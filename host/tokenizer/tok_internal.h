@@ -201,6 +201,8 @@ struct rlae_tokenizer {
     tok_pre *pre;
     tok_added *added;
     int n_added;
+    char **retired; /* model texts replaced by an added token's; still keys of `vocab` */
+    int n_retired;
 };
 
 /* Allocates the per-id arrays for vocab_size ids (all holes). */

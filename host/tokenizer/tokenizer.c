@@ -83,6 +83,9 @@ void rlae_tokenizer_free(rlae_tokenizer *t)
     for (int i = 0; i < t->n_added; i++)
         free(t->added[i].content);
     free(t->added);
+    for (int i = 0; i < t->n_retired; i++)
+        free(t->retired[i]);
+    free(t->retired);
     free(t);
 }
 
