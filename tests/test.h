@@ -80,10 +80,13 @@ static inline const char *test_shared_dir(void)
 /* Path of a file under the shared assets; skips the test (77) if that file is missing. */
 static inline const char *test_shared_path(const char *rel)
 {
-    static char bufs[8][4096];
+    static char bufs[8][8192];
     static int next = 0;
     char *buf = bufs[next++ % 8];
-    snprintf(buf, 4096, "%s/%s", test_shared_dir(), rel);
+    if (snprintf(buf, sizeof bufs[0], "%s/%s", test_shared_dir(), rel) >= (int)sizeof bufs[0]) {
+        printf("SKIP: path of shared asset %s is too long\n", rel);
+        exit(77);
+    }
     struct stat st;
     if (stat(buf, &st) != 0) {
         printf("SKIP: shared asset %s not found\n", buf);
@@ -95,10 +98,10 @@ static inline const char *test_shared_path(const char *rel)
 /* Path of a fixture committed under tests/fixtures. */
 static inline const char *test_fixture_path(const char *rel)
 {
-    static char bufs[8][4096];
+    static char bufs[8][8192];
     static int next = 0;
     char *buf = bufs[next++ % 8];
-    snprintf(buf, 4096, "%s/tests/fixtures/%s", RLAE_SOURCE_DIR, rel);
+    snprintf(buf, sizeof bufs[0], "%s/tests/fixtures/%s", RLAE_SOURCE_DIR, rel);
     return buf;
 }
 

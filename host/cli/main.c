@@ -63,10 +63,10 @@ static const cli_command commands[] = {
      "Prints tokens/s, ms/token and achieved GB/s next to the device's memory bandwidth.\n",
      NULL},
     {"tokenize", "encode text with a tokenizer and show ids or pieces",
-     "usage: rlae tokenize --tokenizer PATH --text TEXT [--pieces]\n"
+     "usage: rlae tokenize --tokenizer PATH --text TEXT [--pieces] [--no-bos]\n"
      "\n"
      "PATH is an HF tokenizer.json or a llama2.c tokenizer.bin. Prints the token ids, or with\n"
-     "--pieces each token's exact bytes.\n",
+     "--pieces each token's exact bytes. --no-bos leaves out the beginning-of-sequence token.\n",
      NULL},
     {"config", "show a resolved config, or the reference of every key",
      "usage: rlae config show CONFIG [key.sub=value ...]\n"

@@ -2,6 +2,7 @@
  * Every key is read through a typed getter that names the file and the key on failure, so a typo
  * or a foreign architecture is reported up front rather than as a shape mismatch later. */
 #include "model/hf_config.h"
+#include "core/json_util.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -11,21 +12,6 @@
 #include <string.h>
 
 #include "core/log.h"
-
-static const char *jtype(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
 
 /* Reads an integer key into *out. Absent or null: `def` if optional, error if required. A real with
  * an integral value (some exporters write 4096.0) is accepted. Range [lo, hi] is enforced. */
@@ -45,7 +31,7 @@ static rlae_status get_int(const json_t *obj, const char *key, int required, lon
                fabs(json_real_value(v)) < 9e15) {
         x = (long long)json_real_value(v);
     } else {
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %s, expected an integer", label, path, key, jtype(v));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %s, expected an integer", label, path, key, rlae_json_type_name(v));
     }
     if (x < lo || x > hi)
         return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %lld, outside the supported range [%lld, %lld]", label,
@@ -67,7 +53,7 @@ static rlae_status get_pos_float(const json_t *obj, const char *key, int require
     } else if (json_is_number(v)) {
         x = json_number_value(v);
     } else {
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %s, expected a number", label, path, key, jtype(v));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s%s\" is %s, expected a number", label, path, key, rlae_json_type_name(v));
     }
     /* Checked after narrowing: 1e-50 is positive as a double but 0 as the float the forward uses. */
     float fx = (float)x;
@@ -86,7 +72,7 @@ static rlae_status get_bool(const json_t *obj, const char *key, int def, const c
         return RLAE_OK;
     }
     if (!json_is_boolean(v))
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s\" is %s, expected true or false", label, key, jtype(v));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s\" is %s, expected true or false", label, key, rlae_json_type_name(v));
     *out = json_is_true(v);
     return RLAE_OK;
 }
@@ -106,7 +92,7 @@ static rlae_status get_token_id(const json_t *obj, const char *key, const char *
     }
     if (!json_is_integer(first) || json_integer_value(first) < 0 || json_integer_value(first) > INT_MAX)
         return rlae_fail(RLAE_ERR_INPUT, "%s: key \"%s\" is %s, expected a non-negative token id or a list of them",
-                         label, key, jtype(first));
+                         label, key, rlae_json_type_name(first));
     *out = (int)json_integer_value(first);
     return RLAE_OK;
 }
@@ -119,14 +105,14 @@ static rlae_status parse_rope_scaling(const json_t *root, const char *label, rla
     if (!rs || json_is_null(rs))
         return RLAE_OK;
     if (!json_is_object(rs))
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"rope_scaling\" is %s, expected null or an object", label, jtype(rs));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"rope_scaling\" is %s, expected null or an object", label, rlae_json_type_name(rs));
     /* transformers renamed "type" to "rope_type"; configs carry either (sometimes both). */
     json_t *t = json_object_get(rs, "rope_type");
     if (!t)
         t = json_object_get(rs, "type");
     if (!json_is_string(t))
         return rlae_fail(RLAE_ERR_INPUT, "%s: key \"rope_scaling.rope_type\" is %s, expected a string such as "
-                         "\"llama3\" or \"linear\"", label, t ? jtype(t) : "missing");
+                         "\"llama3\" or \"linear\"", label, t ? rlae_json_type_name(t) : "missing");
     const char *type = json_string_value(t);
     if (strcmp(type, "default") == 0)
         return RLAE_OK;
@@ -154,13 +140,13 @@ static rlae_status parse_rope_scaling(const json_t *root, const char *label, rla
 static rlae_status parse_root(const json_t *root, const char *label, rlae_model_config *c)
 {
     if (!json_is_object(root))
-        return rlae_fail(RLAE_ERR_INPUT, "%s: expected a JSON object, found %s", label, jtype(root));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: expected a JSON object, found %s", label, rlae_json_type_name(root));
     json_t *mt = json_object_get(root, "model_type");
     if (!mt)
         return rlae_fail(RLAE_ERR_INPUT, "%s: required key \"model_type\" is missing (supported: llama, mistral, "
                          "qwen2)", label);
     if (!json_is_string(mt))
-        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"model_type\" is %s, expected a string", label, jtype(mt));
+        return rlae_fail(RLAE_ERR_INPUT, "%s: key \"model_type\" is %s, expected a string", label, rlae_json_type_name(mt));
     const char *type = json_string_value(mt);
     int is_qwen2 = strcmp(type, "qwen2") == 0, is_llama = strcmp(type, "llama") == 0;
     if (!is_qwen2 && !is_llama && strcmp(type, "mistral") != 0)
@@ -209,7 +195,7 @@ static rlae_status parse_root(const json_t *root, const char *label, rlae_model_
     json_t *act = json_object_get(root, "hidden_act");
     if (act && !json_is_null(act) && (!json_is_string(act) || strcmp(json_string_value(act), "silu") != 0))
         return rlae_fail(RLAE_ERR_UNSUPPORTED, "%s: hidden_act %s%s%s is not supported (only \"silu\", i.e. SwiGLU)",
-                         label, json_is_string(act) ? "\"" : "", json_is_string(act) ? json_string_value(act) : jtype(act),
+                         label, json_is_string(act) ? "\"" : "", json_is_string(act) ? json_string_value(act) : rlae_json_type_name(act),
                          json_is_string(act) ? "\"" : "");
 
     RLAE_TRY(get_token_id(root, "bos_token_id", label, &c->bos_id));

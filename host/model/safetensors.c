@@ -6,6 +6,7 @@
  * tensors overlapping) and that shape x dtype size equals the byte span. Only after all of that do
  * we hand out pointers into the mapping, so accessors and conversions need no further checks. */
 #include "model/safetensors.h"
+#include "core/json_util.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -84,21 +85,6 @@ static const char *shape_str(char *buf, size_t cap, int ndim, const int64_t *sha
     return buf;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 /* Validates one tensor entry and fills `t` (data pointer relative to the data section). */
 static rlae_status parse_entry(const rlae_safetensors *st, const char *name, json_t *v, const uint8_t *data,
                                size_t data_len, rlae_st_tensor *t)
@@ -106,7 +92,7 @@ static rlae_status parse_entry(const rlae_safetensors *st, const char *name, jso
     const char *p = st->path;
     if (!json_is_object(v))
         return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': header entry is %s, expected an object with dtype, "
-                         "shape and data_offsets; the file is corrupt", p, name, json_type_name(v));
+                         "shape and data_offsets; the file is corrupt", p, name, rlae_json_type_name(v));
     memset(t, 0, sizeof *t);
     t->name = name;
     t->file = st->path;
@@ -114,7 +100,7 @@ static rlae_status parse_entry(const rlae_safetensors *st, const char *name, jso
     json_t *jd = json_object_get(v, "dtype");
     if (!json_is_string(jd))
         return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': \"dtype\" is %s, expected a string such as \"BF16\"; "
-                         "the file is corrupt", p, name, jd ? json_type_name(jd) : "missing");
+                         "the file is corrupt", p, name, jd ? rlae_json_type_name(jd) : "missing");
     const char *ds = json_string_value(jd);
     size_t dsize = 0;
     for (size_t i = 0; i < N_ST_DTYPES; i++)
@@ -129,7 +115,7 @@ static rlae_status parse_entry(const rlae_safetensors *st, const char *name, jso
     json_t *js = json_object_get(v, "shape");
     if (!json_is_array(js))
         return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': \"shape\" is %s, expected an array of non-negative "
-                         "integers; the file is corrupt", p, name, js ? json_type_name(js) : "missing");
+                         "integers; the file is corrupt", p, name, js ? rlae_json_type_name(js) : "missing");
     size_t nd = json_array_size(js);
     if (nd > RLAE_ST_MAX_DIMS)
         return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': shape has %zu dimensions; at most %d are supported",
@@ -143,7 +129,7 @@ static rlae_status parse_entry(const rlae_safetensors *st, const char *name, jso
         json_t *d = json_array_get(js, i);
         if (!json_is_integer(d) || json_integer_value(d) < 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: tensor '%s': shape entry %zu is %s%s, expected a non-negative "
-                             "integer; the file is corrupt", p, name, i, json_type_name(d),
+                             "integer; the file is corrupt", p, name, i, rlae_json_type_name(d),
                              json_is_integer(d) ? " below zero" : "");
         t->shape[i] = (int64_t)json_integer_value(d);
         if (__builtin_mul_overflow(numel, (uint64_t)t->shape[i], &numel))
@@ -186,13 +172,13 @@ static rlae_status parse_metadata(const rlae_safetensors *st, json_t *m)
 {
     if (!json_is_object(m))
         return rlae_fail(RLAE_ERR_INPUT, "%s: \"__metadata__\" is %s, expected an object of strings; the file is "
-                         "corrupt", st->path, json_type_name(m));
+                         "corrupt", st->path, rlae_json_type_name(m));
     const char *k;
     json_t *v;
     json_object_foreach(m, k, v) {
         if (!json_is_string(v))
             return rlae_fail(RLAE_ERR_INPUT, "%s: \"__metadata__\" key '%s' is %s, expected a string; the file is "
-                             "corrupt", st->path, k, json_type_name(v));
+                             "corrupt", st->path, k, rlae_json_type_name(v));
     }
     return RLAE_OK;
 }
@@ -224,7 +210,7 @@ static rlae_status parse_header(rlae_safetensors *st)
                          err.position, err.text);
     if (!json_is_object(st->root))
         return rlae_fail(RLAE_ERR_INPUT, "%s: header JSON is %s, expected an object; the file is corrupt", p,
-                         json_type_name(st->root));
+                         rlae_json_type_name(st->root));
 
     const uint8_t *data = st->base + 8 + n;
     size_t data_len = st->size - 8 - (size_t)n;
@@ -515,7 +501,7 @@ static rlae_status open_index_body(rlae_st_checkpoint *ck, const char *index_pat
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm))
         return rlae_fail(RLAE_ERR_INPUT, "%s: \"weight_map\" is %s, expected an object mapping tensor names to "
-                         "shard files", ip, wm ? json_type_name(wm) : "missing");
+                         "shard files", ip, wm ? rlae_json_type_name(wm) : "missing");
     size_t n = json_object_size(wm);
     if (n == 0)
         return rlae_fail(RLAE_ERR_INPUT, "%s: \"weight_map\" is empty; the index lists no tensors", ip);
@@ -529,7 +515,7 @@ static rlae_status open_index_body(rlae_st_checkpoint *ck, const char *index_pat
     json_object_foreach(wm, key, v) {
         if (!json_is_string(v)) {
             s = rlae_fail(RLAE_ERR_INPUT, "%s: weight_map entry for tensor '%s' is %s, expected a shard file name",
-                          ip, key, json_type_name(v));
+                          ip, key, rlae_json_type_name(v));
             break;
         }
         if (!shard_name_ok(json_string_value(v))) {

@@ -2,11 +2,6 @@
  * out in Hugging Face RoPE order, an untied in-memory checkpoint keeps its own head, and truncated,
  * garbage, version-1 and overflowing headers are RLAE_ERR_INPUT naming the file. Also covers the
  * rlae_model_load dispatch (auto/hf/llama2c, missing paths). */
-/* test.h's test_shared_path formats a 4096-byte dir + name into 4096 bytes, which gcc -O2 flags
- * (-Wformat-truncation) once the helper is used; reported upstream, silenced here until fixed. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
 #include "test.h"
 
 #include <unistd.h>

@@ -1,11 +1,6 @@
 /* llama2.c tokenizer.bin: loading (vocab size from the layout, truncation errors), token bytes,
  * run.c's encode rules on a hand-made vocabulary, and run.c's decode conventions. The real files in
  * ../shared are checked against a run.c port over a whole corpus in test_tokenizer_corpus. */
-/* test.h's test_shared_path trips gcc's -Wformat-truncation at -O2 (4096-byte dir + name into 4096
- * bytes); silenced here until test.h is fixed. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
 #include "test.h"
 #include "tokenizer/tokenizer.h"
 
