@@ -5,26 +5,58 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
+#include <pthread.h>
 #include <string.h>
 
 /* OpenMP only pays when a loop has enough work to amortise waking the thread team (a few us);
  * tiny models run single rows of 64 floats where it would cost more than it saves. */
 #define PAR_MIN_WORK (1 << 15)
 
-void rlae_cpu_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
-                     int64_t out)
+/* One thread pool: OpenMP. OpenBLAS (the pthread build Debian links) would otherwise start its
+ * own threads, and its busy-waiting workers and ours fight over the cores between calls (on a
+ * loaded 2-core machine 2-thread decode fell 10x). So BLAS runs single-threaded, once per OpenMP
+ * thread, each on a slice of the output columns. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
+/* y[:, o0:o1] = x W[o0:o1]^T (+ bias[o0:o1]); y rows have stride ldy. */
+static void matmul_slice(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
+                         int64_t o0, int64_t o1, int64_t ldy)
 {
+    int64_t m = o1 - o0;
     float beta = 0.0f;
+    if (m <= 0)
+        return;
     if (bias) { /* y starts as the bias so BLAS can add the product onto it (beta = 1) */
         for (int64_t r = 0; r < n; r++)
-            memcpy(y + r * out, bias, (size_t)out * sizeof(float));
+            memcpy(y + r * ldy + o0, bias + o0, (size_t)m * sizeof(float));
         beta = 1.0f;
     }
     if (n == 1) /* gemv avoids gemm's packing overhead for the decode of one sequence */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)out, (int)in, 1.0f, w, (int)in, x, 1, beta, y, 1);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)in, 1.0f, w + o0 * in, (int)in, x, 1, beta, y + o0, 1);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x, (int)in, w,
-                    (int)in, beta, y, (int)out);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)in, 1.0f, x, (int)in,
+                    w + o0 * in, (int)in, beta, y + o0, (int)ldy);
+}
+
+void rlae_cpu_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
+                     int64_t out)
+{
+    pthread_once(&blas_once, blas_single_thread);
+    /* below ~256k multiply-adds a parallel region costs more than it saves */
+    if (n * in * out < (1 << 18) || out < 64) {
+        matmul_slice(y, x, w, bias, n, in, 0, out, out);
+        return;
+    }
+#pragma omp parallel
+    {
+        int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        /* slices in multiples of 16 columns keep BLAS's vector kernels on full tiles */
+        int64_t blocks = (out + 15) / 16;
+        int64_t o0 = blocks * t / nt * 16, o1 = blocks * (t + 1) / nt * 16;
+        matmul_slice(y, x, w, bias, n, in, o0, o1 < out ? o1 : out, out);
+    }
 }
 
 void rlae_cpu_gather_rows(float *out, const float *table, const int32_t *idx, int64_t n, int64_t d)
