@@ -31,13 +31,23 @@ static const cli_command commands[] = {
      "method and prints accuracy per task and overall with 95% bootstrap confidence intervals.\n",
      NULL},
     {"generate", "generate text with one model or an ensemble",
-     "usage: rlae generate --model PATH [--prompt TEXT] [--max-tokens N] [--temperature T]\n"
-     "                     [--top-p P] [--seed S]\n"
-     "       rlae generate CONFIG --prompt TEXT [--show-weights]\n"
+     "usage: rlae generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N]\n"
+     "                     [--temperature T] [--top-p P] [--top-k K] [--seed S] [--no-stream]\n"
      "\n"
-     "Streams generated text to stdout. PATH is a Hugging Face model directory (config.json,\n"
-     "*.safetensors, tokenizer.json) or a llama2.c checkpoint (.bin, with tokenizer.bin beside it\n"
-     "or given by --tokenizer). Temperature 0 is greedy decoding.\n",
+     "Streams generated text to stdout (the prompt is echoed first, as llama2.c does). PATH is a\n"
+     "Hugging Face model directory (config.json, *.safetensors or a sharded index, tokenizer.json)\n"
+     "or a llama2.c checkpoint (.bin; its tokenizer is the single tok*.bin / tokenizer.bin beside\n"
+     "it, or --tokenizer).\n"
+     "\n"
+     "  --max-tokens N   new tokens to generate (default 256, capped by the model's context)\n"
+     "  --temperature T  default 1.0; 0 is greedy decoding\n"
+     "  --top-p P        nucleus sampling (default 1 = off)\n"
+     "  --top-k K        keep the K most likely tokens (default 0 = off)\n"
+     "  --seed S         sampling seed (default: from the clock, printed on stderr)\n"
+     "  --no-stream      print the text once at the end\n"
+     "\n"
+     "Generation stops at the model's BOS or EOS token. Prefill and decode tokens/s go to stderr.\n"
+     "Ensemble generation from a CONFIG (--show-weights) comes with the ensemble engine.\n",
      NULL},
     {"sweep", "run the pending runs of an experiment",
      "usage: rlae sweep EXPERIMENT [--jobs N] [--gpus LIST] [--dry-run]\n"
