@@ -12,6 +12,7 @@
 WEAK int cmd_config(int argc, char **argv);
 WEAK int cmd_generate(int argc, char **argv);
 WEAK int cmd_tokenize(int argc, char **argv);
+WEAK int cmd_bench(int argc, char **argv);
 WEAK int cmd_data(int argc, char **argv);
 
 static const cli_command commands[] = {
@@ -102,6 +103,7 @@ static int (*handler_for(const char *name))(int, char **)
     if (strcmp(name, "generate") == 0) return cmd_generate;
     if (strcmp(name, "tokenize") == 0) return cmd_tokenize;
     if (strcmp(name, "data") == 0) return cmd_data;
+    if (strcmp(name, "bench") == 0) return cmd_bench;
     return NULL;
 }
 

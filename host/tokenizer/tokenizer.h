@@ -82,4 +82,26 @@ const uint8_t *rlae_tokenizer_decode_piece(const rlae_tokenizer *tok, int prev_i
 rlae_status rlae_tokenizer_decode(const rlae_tokenizer *tok, const int32_t *ids, size_t n_ids,
                                   int skip_special, char **out, size_t *out_len);
 
+/* 1 if encoding a text adds a space in front of it (SentencePiece add_dummy_prefix, llama2.c's " "
+ * prefix, Metaspace prepend_scheme first/always, a Prepend("▁") normalizer, ByteLevel
+ * add_prefix_space); 0 otherwise. Text generated right after BOS then starts with that space. */
+int rlae_tokenizer_adds_prefix_space(const rlae_tokenizer *tok);
+
+/* 1 if ID is a byte-fallback piece ("<0xXX>") standing for one raw byte, 0 otherwise (-1 out of
+ * range). Such a piece and an ordinary one-character token may spell the same byte. */
+int rlae_tokenizer_is_byte_piece(const rlae_tokenizer *tok, int id);
+
+/* Tokens that spell exactly LEN bytes of TEXT when appended in the middle of a text (the ensemble
+ * feeds a member another member's token this way): no BOS, no dummy prefix / Metaspace prepend /
+ * ByteLevel prefix space; otherwise the tokenizer's own pipeline (added tokens, pre-tokenization,
+ * merges, byte fallback), so the result is what the member itself would have produced for this
+ * text. When that pipeline cannot reproduce the bytes exactly (a normalizer rewrites them, or a
+ * character is missing from a vocabulary without byte fallback), the bytes are spelled instead by
+ * greedy longest match over the vocabulary's ordinary tokens' byte strings, and each character no
+ * token spells becomes the unk token (or is dropped when there is none). *n_unspelled is the number
+ * of input bytes not spelled exactly (0 = the concatenated token bytes equal TEXT). *ids is malloc'd,
+ * non-NULL even when *n_ids == 0. Never fails on content; only on memory. */
+rlae_status rlae_tokenizer_spell(const rlae_tokenizer *tok, const void *text, size_t len, int32_t **ids,
+                                 size_t *n_ids, size_t *n_unspelled);
+
 #endif
