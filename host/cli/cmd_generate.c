@@ -19,19 +19,18 @@
 #include "cli.h"
 
 #include "core/rng.h"
+#include "ensemble/member.h"
 #include "model/forward.h"
 #include "model/kv_cache.h"
 #include "model/model_load.h"
 #include "model/sampler.h"
 #include "tokenizer/tokenizer.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 typedef struct {
@@ -138,48 +137,6 @@ static int parse_args(int argc, char **argv, gen_args *a)
     return 0;
 }
 
-/* The tokenizer that goes with a model: an HF directory holds its own tokenizer.json; a llama2.c
- * checkpoint needs exactly one tok*.bin / tokenizer.bin beside it. */
-static rlae_status find_tokenizer(const char *model, char *out, size_t cap)
-{
-    struct stat st;
-    if (stat(model, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(out, cap, "%s", model);
-        return RLAE_OK;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", model);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    DIR *d = opendir(dir);
-    if (!d)
-        return rlae_fail(RLAE_ERR_INPUT, "cannot list %s to find the tokenizer: %s; give --tokenizer PATH", dir,
-                         strerror(errno));
-    int found = 0;
-    char first[1024] = "", second[1024] = "";
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n >= 4 && strcmp(e->d_name + n - 4, ".bin") == 0 && strncmp(e->d_name, "tok", 3) == 0) {
-            snprintf(found ? second : first, sizeof first, "%s", e->d_name);
-            found++;
-        }
-    }
-    closedir(d);
-    if (found == 1) {
-        snprintf(out, cap, "%s/%s", dir, first);
-        return RLAE_OK;
-    }
-    if (found == 0)
-        return rlae_fail(RLAE_ERR_INPUT, "no tokenizer next to %s (looked for tok*.bin / tokenizer.bin in %s); "
-                         "give --tokenizer PATH", model, dir);
-    return rlae_fail(RLAE_ERR_INPUT, "%d candidate tokenizers next to %s (%s, %s, ...); choose one with "
-                     "--tokenizer PATH", found, model, first, second);
-}
-
 static void emit(const uint8_t *bytes, size_t n, int stream, char **buf, size_t *len, size_t *cap)
 {
     if (!bytes || !n)
@@ -238,7 +195,7 @@ static rlae_status run(const gen_args *a, gen_state *g)
     if (a->tokenizer)
         snprintf(tok_path, sizeof tok_path, "%s", a->tokenizer);
     else
-        RLAE_TRY(find_tokenizer(a->model, tok_path, sizeof tok_path));
+        RLAE_TRY(rlae_member_find_tokenizer(a->model, tok_path, sizeof tok_path));
     RLAE_TRY(rlae_tokenizer_load(tok_path, &g->tok));
     int tv = rlae_tokenizer_vocab_size(g->tok);
     if (tv > c->vocab_size)

@@ -15,7 +15,7 @@
 
 /* Enumerations: the order of the values must match the "a|b|c" strings in config_schema.c; a unit
  * test checks every one against rlae_config_enum_name. */
-typedef enum { RLAE_DEVICE_AUTO = 0, RLAE_DEVICE_CPU, RLAE_DEVICE_CUDA } rlae_device;
+typedef enum { RLAE_DEVICE_AUTO = 0, RLAE_DEVICE_CPU, RLAE_DEVICE_CUDA } rlae_device_choice;
 typedef enum { RLAE_FORMAT_AUTO = 0, RLAE_FORMAT_HF, RLAE_FORMAT_LLAMA2C } rlae_model_format;
 typedef enum { RLAE_DTYPE_AUTO = 0, RLAE_DTYPE_FP32, RLAE_DTYPE_FP16, RLAE_DTYPE_BF16 } rlae_dtype_choice;
 typedef enum {
@@ -26,7 +26,7 @@ typedef enum {
     RLAE_TEMPLATE_CHATML,
     RLAE_TEMPLATE_MISTRAL,
     RLAE_TEMPLATE_PLAIN
-} rlae_chat_template;
+} rlae_chat_template_choice;
 typedef enum { RLAE_DECODE_GREEDY = 0, RLAE_DECODE_SAMPLE } rlae_decoding;
 typedef enum {
     RLAE_POLICY_SINGLE = 0,
@@ -70,7 +70,7 @@ typedef struct {
     rlae_model_format format;
     char *tokenizer; /* "" = beside the checkpoint / inside the HF directory */
     rlae_dtype_choice dtype;
-    rlae_chat_template chat_template;
+    rlae_chat_template_choice chat_template;
     double weight;
 } rlae_member_config;
 
@@ -78,7 +78,7 @@ typedef struct {
     char *name;
     char *out_dir;
     int seed;
-    rlae_device device;
+    rlae_device_choice device;
 } rlae_run_config;
 
 typedef struct {

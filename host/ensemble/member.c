@@ -1,0 +1,191 @@
+/* Loading one ensemble member (member.h): weights, tokenizer, chat template, forward state and KV
+ * cache, with the checks that catch a tokenizer paired with the wrong model. */
+#include "ensemble/member.h"
+
+#include "core/fs.h"
+#include "model/model_load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+rlae_status rlae_member_find_tokenizer(const char *checkpoint, char *out, size_t cap)
+{
+    if (is_dir(checkpoint)) {
+        snprintf(out, cap, "%s", checkpoint);
+        return RLAE_OK;
+    }
+    char *dir = rlae_path_dirname(checkpoint);
+    if (!dir)
+        return RLAE_ERR_NOMEM;
+    DIR *d = opendir(dir);
+    if (!d) {
+        rlae_status s = rlae_fail(RLAE_ERR_INPUT, "cannot list %s to find the tokenizer of %s: %s; name it with "
+                                  "`tokenizer:` (config) or --tokenizer PATH", dir, checkpoint, strerror(errno));
+        free(dir);
+        return s;
+    }
+    int found = 0;
+    char first[1024] = "", second[1024] = "";
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n >= 4 && strcmp(e->d_name + n - 4, ".bin") == 0 && strncmp(e->d_name, "tok", 3) == 0) {
+            snprintf(found ? second : first, sizeof first, "%s", e->d_name);
+            found++;
+        }
+    }
+    closedir(d);
+    rlae_status s = RLAE_OK;
+    if (found == 1)
+        snprintf(out, cap, "%s/%s", dir, first);
+    else if (found == 0)
+        s = rlae_fail(RLAE_ERR_INPUT, "no tokenizer next to %s (looked for tok*.bin / tokenizer.bin in %s); name it "
+                      "with `tokenizer:` (config) or --tokenizer PATH", checkpoint, dir);
+    else
+        s = rlae_fail(RLAE_ERR_INPUT, "%d candidate tokenizers next to %s (%s, %s, ...); choose one with "
+                      "`tokenizer:` (config) or --tokenizer PATH", found, checkpoint, first, second);
+    free(dir);
+    return s;
+}
+
+/* The chat template a member config asks for; "auto" reads tokenizer_config.json of an HF member
+ * (absent: plain text) and uses none for llama2.c members, which are base models. */
+static rlae_status resolve_chat(rlae_member *m, const rlae_member_config *cfg)
+{
+    static const rlae_chat_template named[] = {
+        [RLAE_TEMPLATE_LLAMA2] = RLAE_CHAT_LLAMA2, [RLAE_TEMPLATE_LLAMA3] = RLAE_CHAT_LLAMA3,
+        [RLAE_TEMPLATE_CHATML] = RLAE_CHAT_CHATML, [RLAE_TEMPLATE_MISTRAL] = RLAE_CHAT_MISTRAL,
+        [RLAE_TEMPLATE_PLAIN] = RLAE_CHAT_PLAIN};
+    m->use_chat = 0;
+    m->chat = RLAE_CHAT_PLAIN;
+    if (cfg->chat_template == RLAE_TEMPLATE_NONE)
+        return RLAE_OK;
+    if (cfg->chat_template != RLAE_TEMPLATE_AUTO) {
+        m->use_chat = 1;
+        m->chat = named[cfg->chat_template];
+        return RLAE_OK;
+    }
+    if (rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C)
+        return RLAE_OK;
+    const char *base = is_dir(m->tokenizer_path) ? m->tokenizer_path : NULL;
+    char *dir = base ? NULL : rlae_path_dirname(m->tokenizer_path);
+    char *tc = rlae_path_join(base ? base : dir, "tokenizer_config.json");
+    free(dir);
+    if (!tc)
+        return RLAE_ERR_NOMEM;
+    rlae_status s = RLAE_OK;
+    if (is_file(tc)) {
+        s = rlae_chat_template_from_tokenizer_config(tc, &m->chat);
+        m->use_chat = s == RLAE_OK;
+    }
+    free(tc);
+    return s;
+}
+
+rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity)
+{
+    static const char *formats[] = {[RLAE_FORMAT_AUTO] = "auto", [RLAE_FORMAT_HF] = "hf",
+                                    [RLAE_FORMAT_LLAMA2C] = "llama2c"};
+    memset(m, 0, sizeof *m);
+    rlae_status s;
+    m->name = rlae_strdup(cfg->name);
+    m->path = rlae_strdup(cfg->path);
+    if (!m->name || !m->path) {
+        s = RLAE_ERR_NOMEM;
+        goto fail;
+    }
+    if ((s = rlae_model_load(cfg->path, formats[cfg->format], &m->w)) != RLAE_OK) {
+        s = rlae_wrap(s, "member '%s'", cfg->name);
+        goto fail;
+    }
+    char tok_path[4096];
+    if (cfg->tokenizer && cfg->tokenizer[0])
+        snprintf(tok_path, sizeof tok_path, "%s", cfg->tokenizer);
+    else if ((s = rlae_member_find_tokenizer(cfg->path, tok_path, sizeof tok_path)) != RLAE_OK)
+        goto fail;
+    if (!(m->tokenizer_path = rlae_strdup(tok_path))) {
+        s = RLAE_ERR_NOMEM;
+        goto fail;
+    }
+    if ((s = rlae_tokenizer_load(tok_path, &m->tok)) != RLAE_OK) {
+        s = rlae_wrap(s, "member '%s'", cfg->name);
+        goto fail;
+    }
+    const rlae_model_config *c = &m->w.cfg;
+    int tv = rlae_tokenizer_vocab_size(m->tok);
+    if (tv > c->vocab_size) {
+        s = rlae_fail(RLAE_ERR_INPUT, "member '%s': tokenizer %s has %d tokens but model %s only %d logits; they do "
+                      "not belong together (set members[].tokenizer)", cfg->name, tok_path, tv, cfg->path,
+                      c->vocab_size);
+        goto fail;
+    }
+    if ((s = resolve_chat(m, cfg)) != RLAE_OK)
+        goto fail;
+    m->add_bos = rlae_tokenizer_default_add_bos(m->tok);
+    m->bos_id = rlae_tokenizer_bos_id(m->tok) >= 0 ? rlae_tokenizer_bos_id(m->tok) : c->bos_id;
+    m->eos_id = rlae_tokenizer_eos_id(m->tok) >= 0 ? rlae_tokenizer_eos_id(m->tok) : c->eos_id;
+    m->ends_on_bos = rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C;
+    if (capacity <= 0 || capacity > c->max_seq_len)
+        capacity = c->max_seq_len;
+    if ((s = rlae_model_init(&m->model, &m->w, max_batch, 0)) != RLAE_OK ||
+        (s = rlae_kv_cache_init(&m->cache, c, max_batch, capacity, m->model.device)) != RLAE_OK)
+        goto fail;
+    return RLAE_OK;
+fail:
+    rlae_member_free(m);
+    return s;
+}
+
+void rlae_member_free(rlae_member *m)
+{
+    rlae_kv_cache_free(&m->cache);
+    rlae_model_free(&m->model);
+    rlae_model_weights_free(&m->w);
+    rlae_tokenizer_free(m->tok);
+    free(m->name);
+    free(m->path);
+    free(m->tokenizer_path);
+    memset(m, 0, sizeof *m);
+}
+
+rlae_status rlae_member_encode_prompt(const rlae_member *m, const char *system, const char *user, int32_t **ids,
+                                      size_t *n_ids)
+{
+    *ids = NULL;
+    *n_ids = 0;
+    char *text = NULL;
+    if (m->use_chat)
+        RLAE_TRY(rlae_chat_format(m->chat, system, user, &text));
+    else if (system && system[0]) {
+        size_t n = strlen(system) + strlen(user) + 3;
+        if (!(text = rlae_malloc(n)))
+            return RLAE_ERR_NOMEM;
+        snprintf(text, n, "%s\n\n%s", system, user);
+    }
+    const char *t = text ? text : user;
+    rlae_status s = rlae_tokenizer_encode(m->tok, t, strlen(t), m->add_bos, ids, n_ids);
+    free(text);
+    if (s == RLAE_OK && *n_ids == 0) {
+        free(*ids);
+        *ids = NULL;
+        s = rlae_fail(RLAE_ERR_INPUT, "member '%s': the prompt is empty and its tokenizer %s adds no BOS; give a "
+                      "prompt", m->name, m->tokenizer_path);
+    }
+    return s;
+}

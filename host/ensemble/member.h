@@ -1,0 +1,52 @@
+/* One ensemble member: a frozen model with its tokenizer, chat template, forward state and a KV cache
+ * with one slot per sequence of a batch. Loading resolves what a member config leaves implicit
+ * (format, tokenizer beside the checkpoint, chat template from tokenizer_config.json) and checks that
+ * the tokenizer and the model belong together. Used by the rollout (rollout.h) and by
+ * `rlae generate --model`. */
+#ifndef RLAE_ENSEMBLE_MEMBER_H
+#define RLAE_ENSEMBLE_MEMBER_H
+
+#include "config/config.h"
+#include "core/status.h"
+#include "model/forward.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *name;
+    char *path;           /* checkpoint as given */
+    char *tokenizer_path; /* resolved */
+    rlae_model_weights w;
+    rlae_tokenizer *tok;
+    rlae_model model;
+    rlae_kv_cache cache;
+    int use_chat; /* 0: the prompt text is encoded as is; 1: formatted with `chat` */
+    rlae_chat_template chat;
+    int add_bos;
+    int eos_id;      /* the id that ends an answer; llama2.c members also end on bos_id */
+    int bos_id;
+    int ends_on_bos; /* llama2.c convention: the model writes BOS between stories */
+} rlae_member;
+
+/* Finds the tokenizer for a checkpoint when none is named: an HF directory is its own tokenizer
+ * (tokenizer.json inside); beside a llama2.c .bin the one tokenizer.bin / tok*.bin file. Writes the
+ * path into out (cap bytes). Errors say where it looked and how to name one. */
+rlae_status rlae_member_find_tokenizer(const char *checkpoint, char *out, size_t cap);
+
+/* Loads member `cfg` (paths relative to the working directory) to run batches of up to max_batch
+ * sequences of up to `capacity` positions each (<= 0: the model's max_seq_len, capped to it). */
+rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity);
+void rlae_member_free(rlae_member *m);
+
+/* The prompt ids member m gets for a question: the user text (with the system text, if any) through
+ * the member's chat template when it has one, encoded with BOS as the tokenizer prefers. *ids is
+ * malloc'd. An empty prompt with a tokenizer that adds no BOS is RLAE_ERR_INPUT. */
+rlae_status rlae_member_encode_prompt(const rlae_member *m, const char *system, const char *user, int32_t **ids,
+                                      size_t *n_ids);
+
+#endif
