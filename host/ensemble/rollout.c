@@ -1,0 +1,560 @@
+/* The batched span rollout (rollout.h): prefill, then per step policy (at span boundaries) ->
+ * mix_select -> record -> stops -> bridge (one forward per member for every running sequence).
+ *
+ * Bookkeeping: sequence b always uses cache slot b of every member. `active` lists the running
+ * sequences; after every forward, row i of each member's logits and hidden buffers belongs to
+ * active[i], so nothing is copied between steps. The host touches the chosen tokens once per step,
+ * which it must: bridging and stop strings are decided on bytes. */
+#include "ensemble/rollout.h"
+
+#include "core/log.h"
+#include "core/timer.h"
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rlae_rollout {
+    rlae_member *m;
+    int K;
+    rlae_vocab_union *vu;
+    rlae_rollout_options opt;
+    char **stop;
+    size_t *stop_len;
+    int max_batch;
+    rlae_device dev;
+    rlae_mix_workspace *ws;
+    int32_t *map[RLAE_MIX_MAX_MEMBERS]; /* member -> union map padded to the model's logits width */
+    float *logits[RLAE_MIX_MAX_MEMBERS]; /* [max_batch, V_k] */
+    float *hidden[RLAE_MIX_MAX_MEMBERS]; /* [max_batch, dim_k] */
+    int32_t *feed[RLAE_MIX_MAX_MEMBERS]; /* tokens to append, sequence after sequence */
+    size_t feed_cap[RLAE_MIX_MAX_MEMBERS];
+    int *n_new[RLAE_MIX_MAX_MEMBERS];
+    /* per running row, [max_batch] or [max_batch, K] */
+    float *w_row, *w_seq, *mixed, *mprob, *mtop1, *ent, *stat_max, *stat_lse, *f_ent, *f_top1, *f_lp, *f_agree;
+    int32_t *episode, *step, *token, *margmax;
+    int *active, *slots, *seq_ids, *span_idx, *generated;
+    uint32_t *ep_ids;
+    double *acc_logp;  /* [max_batch, K] sums over the current span */
+    int *acc_agree, *acc_n;
+    rlae_rollout_timing timing;
+};
+
+const char *rlae_end_reason_name(rlae_end_reason r)
+{
+    switch (r) {
+    case RLAE_END_EOS: return "eos";
+    case RLAE_END_STOP: return "stop";
+    case RLAE_END_MAX_TOKENS: return "max_new_tokens";
+    case RLAE_END_CONTEXT: return "context";
+    default: return "running";
+    }
+}
+
+void rlae_episode_free(rlae_episode *e)
+{
+    if (!e)
+        return;
+    free(e->text);
+    free(e->raw);
+    free(e->tokens);
+    free(e->mixed_prob);
+    free(e->member_prob);
+    free(e->member_top1);
+    free(e->member_argmax);
+    free(e->span_start);
+    free(e->span_weights);
+    free(e->span_features);
+    for (int k = 0; k < 8; k++)
+        free(e->fed[k]);
+    memset(e, 0, sizeof *e);
+}
+
+const rlae_rollout_timing *rlae_rollout_get_timing(const rlae_rollout *r) { return &r->timing; }
+
+void rlae_rollout_free(rlae_rollout *r)
+{
+    if (!r)
+        return;
+    rlae_mix_workspace_free(r->ws);
+    for (int k = 0; k < RLAE_MIX_MAX_MEMBERS; k++) {
+        free(r->map[k]);
+        free(r->logits[k]);
+        free(r->hidden[k]);
+        free(r->feed[k]);
+        free(r->n_new[k]);
+    }
+    for (int i = 0; i < r->opt.n_stop; i++)
+        free(r->stop ? r->stop[i] : NULL);
+    free(r->stop);
+    free(r->stop_len);
+    void *bufs[] = {r->w_row, r->w_seq, r->mixed, r->mprob, r->mtop1, r->ent, r->stat_max, r->stat_lse,
+                    r->f_ent, r->f_top1, r->f_lp, r->f_agree, r->episode, r->step, r->token, r->margmax,
+                    r->active, r->slots, r->seq_ids, r->span_idx, r->generated, r->ep_ids, r->acc_logp,
+                    r->acc_agree, r->acc_n};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    free(r);
+}
+
+#define ALLOC(p, n) (((p) = rlae_calloc((size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p))) != NULL)
+
+rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_union *vu,
+                             const rlae_rollout_options *opt, int max_batch, rlae_rollout **out)
+{
+    *out = NULL;
+    if (n_members < 1 || n_members > RLAE_MIX_MAX_MEMBERS)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: %d members (1..%d supported)", n_members, RLAE_MIX_MAX_MEMBERS);
+    if (rlae_vocab_union_n_members(vu) != n_members)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: the union was built for %d members, not %d",
+                         rlae_vocab_union_n_members(vu), n_members);
+    if (opt->span < 1 || opt->max_new_tokens < 1 || max_batch < 1)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: span (%d), max_new_tokens (%d) and batch (%d) must be >= 1",
+                         opt->span, opt->max_new_tokens, max_batch);
+    for (int k = 0; k < n_members; k++) {
+        if (members[k].model.max_seqs < max_batch || members[k].cache.n_slots < max_batch)
+            return rlae_fail(RLAE_ERR_INPUT, "rollout: member '%s' was loaded for batches of %d, not %d",
+                             members[k].name, members[k].cache.n_slots, max_batch);
+        if (members[k].model.device != members[0].model.device)
+            return rlae_fail(RLAE_ERR_UNSUPPORTED, "rollout: members '%s' and '%s' are on different devices",
+                             members[0].name, members[k].name);
+    }
+    rlae_rollout *r = rlae_calloc(1, sizeof *r);
+    if (!r)
+        return RLAE_ERR_NOMEM;
+    r->m = members;
+    r->K = n_members;
+    r->vu = vu;
+    r->opt = *opt;
+    r->max_batch = max_batch;
+    r->dev = members[0].model.device;
+    int K = n_members, B = max_batch;
+    rlae_status s = RLAE_ERR_NOMEM;
+    if (opt->n_stop > 0) {
+        if (!ALLOC(r->stop, opt->n_stop) || !ALLOC(r->stop_len, opt->n_stop))
+            goto fail;
+        for (int i = 0; i < opt->n_stop; i++) {
+            r->stop_len[i] = strlen(opt->stop[i]);
+            if (r->stop_len[i] == 0) {
+                r->opt.n_stop = i;
+                s = rlae_fail(RLAE_ERR_INPUT, "rollout: stop string %d is empty; remove it from ensemble.stop", i);
+                goto fail;
+            }
+            if (!(r->stop[i] = rlae_strdup(opt->stop[i]))) {
+                r->opt.n_stop = i;
+                goto fail;
+            }
+        }
+    }
+    r->opt.stop = NULL;
+    int vocab[RLAE_MIX_MAX_MEMBERS];
+    for (int k = 0; k < K; k++) {
+        const rlae_model_config *c = &members[k].w.cfg;
+        vocab[k] = c->vocab_size;
+        int tv = rlae_tokenizer_vocab_size(members[k].tok);
+        const int32_t *map = rlae_vocab_union_member_map(vu, k);
+        if (!ALLOC(r->map[k], c->vocab_size) || !ALLOC(r->logits[k], (size_t)B * c->vocab_size) ||
+            !ALLOC(r->hidden[k], (size_t)B * c->dim) || !ALLOC(r->n_new[k], B))
+            goto fail;
+        for (int t = 0; t < c->vocab_size; t++)
+            r->map[k][t] = t < tv ? map[t] : -1; /* logits past the tokenizer's ids spell nothing */
+        r->feed_cap[k] = (size_t)B * 8;
+        if (!ALLOC(r->feed[k], r->feed_cap[k]))
+            goto fail;
+    }
+    if (!ALLOC(r->w_row, B * K) || !ALLOC(r->w_seq, B * K) || !ALLOC(r->mixed, B) || !ALLOC(r->mprob, B * K) ||
+        !ALLOC(r->mtop1, B * K) || !ALLOC(r->ent, B * K) || !ALLOC(r->stat_max, B) || !ALLOC(r->stat_lse, B) ||
+        !ALLOC(r->f_ent, B * K) || !ALLOC(r->f_top1, B * K) || !ALLOC(r->f_lp, B * K) || !ALLOC(r->f_agree, B * K) ||
+        !ALLOC(r->episode, B) || !ALLOC(r->step, B) || !ALLOC(r->token, B) || !ALLOC(r->margmax, B * K) ||
+        !ALLOC(r->active, B) || !ALLOC(r->slots, B) || !ALLOC(r->seq_ids, B) || !ALLOC(r->span_idx, B) ||
+        !ALLOC(r->generated, B) || !ALLOC(r->ep_ids, B) || !ALLOC(r->acc_logp, B * K) ||
+        !ALLOC(r->acc_agree, B * K) || !ALLOC(r->acc_n, B))
+        goto fail;
+    if ((s = rlae_mix_workspace_new(r->dev, B, K, vocab, rlae_vocab_union_size(vu), &r->ws)) != RLAE_OK)
+        goto fail;
+    *out = r;
+    return RLAE_OK;
+fail:
+    rlae_rollout_free(r);
+    return s;
+}
+
+/* Allocates the per-episode arrays for at most `max_tokens` tokens. */
+static rlae_status episode_init(rlae_episode *e, int K, uint32_t episode, int max_tokens, int span)
+{
+    memset(e, 0, sizeof *e);
+    e->n_members = K;
+    e->episode = episode;
+    int max_spans = (max_tokens + span - 1) / span + 1;
+    if (!ALLOC(e->tokens, max_tokens) || !ALLOC(e->mixed_prob, max_tokens) ||
+        !ALLOC(e->member_prob, (size_t)max_tokens * K) || !ALLOC(e->member_top1, (size_t)max_tokens * K) ||
+        !ALLOC(e->member_argmax, (size_t)max_tokens * K) || !ALLOC(e->span_start, max_spans) ||
+        !ALLOC(e->span_weights, (size_t)max_spans * K) || !ALLOC(e->span_features, (size_t)max_spans * K * 4) ||
+        !ALLOC(e->raw, 64) || !ALLOC(e->text, 1))
+        return RLAE_ERR_NOMEM;
+    return RLAE_OK;
+}
+
+static rlae_status grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return RLAE_OK;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    void *np = rlae_realloc(*p, nc * elem);
+    if (!np)
+        return RLAE_ERR_NOMEM;
+    *p = np;
+    *cap = nc;
+    return RLAE_OK;
+}
+
+/* Appends ids to member k's record of what it was fed (record_fed only). */
+static rlae_status record_fed(rlae_episode *e, int k, size_t *cap, const int32_t *ids, int n)
+{
+    void *p = e->fed[k];
+    RLAE_TRY(grow(&p, cap, (size_t)e->n_fed[k] + (size_t)n + 1, sizeof(int32_t)));
+    e->fed[k] = p;
+    memcpy(e->fed[k] + e->n_fed[k], ids, (size_t)n * sizeof(int32_t));
+    e->n_fed[k] += n;
+    return RLAE_OK;
+}
+
+/* Prompt encoding and prefill of every member for the B sequences. */
+static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_episode *ep)
+{
+    rlae_status s = RLAE_OK;
+    for (int k = 0; k < r->K && s == RLAE_OK; k++) {
+        rlae_member *m = &r->m[k];
+        int32_t **ids = rlae_calloc((size_t)B, sizeof *ids);
+        size_t *n = rlae_calloc((size_t)B, sizeof *n);
+        if (!ids || !n)
+            s = RLAE_ERR_NOMEM;
+        size_t total = 0;
+        for (int b = 0; b < B && s == RLAE_OK; b++) {
+            s = rlae_member_encode_prompt(m, req[b].system, req[b].user ? req[b].user : "", &ids[b], &n[b]);
+            if (s == RLAE_OK && (long)n[b] >= m->cache.capacity)
+                s = rlae_fail(RLAE_ERR_INPUT, "prompt %d has %zu tokens for member '%s', whose context holds %d; "
+                              "shorten the prompt", b, n[b], m->name, m->cache.capacity);
+            if (s == RLAE_OK) {
+                total += n[b];
+                ep[b].prompt_len[k] = (int)n[b];
+                r->n_new[k][b] = (int)n[b];
+                r->slots[b] = b;
+                s = rlae_kv_cache_reset(&m->cache, b);
+            }
+        }
+        int32_t *flat = s == RLAE_OK ? rlae_malloc(total * sizeof *flat) : NULL;
+        if (s == RLAE_OK && !flat)
+            s = RLAE_ERR_NOMEM;
+        for (int b = 0, at = 0; b < B && s == RLAE_OK; at += (int)n[b], b++)
+            memcpy(flat + at, ids[b], n[b] * sizeof *flat);
+        if (s == RLAE_OK)
+            s = rlae_forward(&m->model, &m->cache, B, r->slots, r->n_new[k], flat, r->logits[k], r->hidden[k]);
+        free(flat);
+        for (int b = 0; b < B && ids; b++)
+            free(ids[b]);
+        free(ids);
+        free(n);
+    }
+    return s;
+}
+
+/* Span boundary: statistics of every member's next-token distribution, the features of the last
+ * span, the policy's weights (validated and normalised), recorded into each episode. */
+static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weight_policy *pol, rlae_episode *ep,
+                                 int max_new)
+{
+    int K = r->K;
+    for (int k = 0; k < K; k++) {
+        int V = r->m[k].w.cfg.vocab_size;
+        int64_t sh2[2] = {n_active, V}, sh1[1] = {n_active};
+        rlae_tensor x = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh2);
+        rlae_tensor mx = rlae_tensor_view(r->stat_max, RLAE_F32, r->dev, 1, sh1);
+        rlae_tensor lse = rlae_tensor_view(r->stat_lse, RLAE_F32, r->dev, 1, sh1);
+        rlae_tensor en = rlae_tensor_view(r->ent, RLAE_F32, r->dev, 1, sh1);
+        RLAE_TRY(rlae_op_logit_stats(&x, &mx, &lse, &en));
+        for (int i = 0; i < n_active; i++) {
+            int b = r->active[i];
+            r->f_ent[i * K + k] = r->ent[i];
+            r->f_top1[i * K + k] = expf(r->stat_max[i] - r->stat_lse[i]);
+            int cnt = r->acc_n[b];
+            r->f_lp[i * K + k] = cnt ? (float)(r->acc_logp[b * K + k] / cnt) : 0.0f;
+            r->f_agree[i * K + k] = cnt ? (float)r->acc_agree[b * K + k] / (float)cnt : 0.0f;
+        }
+    }
+    const float *hid[RLAE_MIX_MAX_MEMBERS];
+    int hdim[RLAE_MIX_MAX_MEMBERS];
+    for (int k = 0; k < K; k++) {
+        hid[k] = r->hidden[k];
+        hdim[k] = r->m[k].w.cfg.dim;
+    }
+    for (int i = 0; i < n_active; i++) {
+        int b = r->active[i];
+        r->seq_ids[i] = b;
+        r->ep_ids[i] = ep[b].episode;
+        r->span_idx[i] = ep[b].n_spans;
+        r->generated[i] = t;
+    }
+    rlae_span_state st = {.n = n_active, .n_members = K, .seq = r->seq_ids, .episode = r->ep_ids,
+                          .span_index = r->span_idx, .generated = r->generated, .max_new_tokens = max_new,
+                          .hidden = hid, .hidden_dim = hdim, .entropy = r->f_ent, .top1 = r->f_top1,
+                          .span_logprob = r->f_lp, .span_agree = r->f_agree};
+    RLAE_TRY(pol->decide(pol, &st, r->w_row));
+    for (int i = 0; i < n_active; i++) {
+        int b = r->active[i];
+        double sum = 0;
+        for (int k = 0; k < K; k++) {
+            float w = r->w_row[i * K + k];
+            if (!isfinite(w) || w < 0)
+                return rlae_fail(RLAE_ERR_RUNTIME, "weight policy '%s' gave member %d the weight %g (sequence %d, "
+                                 "span %d); weights must be finite and >= 0", pol->name, k, (double)w, b,
+                                 ep[b].n_spans);
+            sum += w;
+        }
+        if (!(sum > 0))
+            return rlae_fail(RLAE_ERR_RUNTIME, "weight policy '%s' gave sequence %d all-zero weights at span %d",
+                             pol->name, b, ep[b].n_spans);
+        rlae_episode *e = &ep[b];
+        int sp = e->n_spans++;
+        e->span_start[sp] = t;
+        for (int k = 0; k < K; k++) {
+            float w = (float)(r->w_row[i * K + k] / sum);
+            r->w_seq[b * K + k] = w;
+            e->span_weights[sp * K + k] = w;
+            float *f = e->span_features + ((size_t)sp * K + k) * 4;
+            f[0] = r->f_ent[i * K + k];
+            f[1] = r->f_top1[i * K + k];
+            f[2] = r->f_lp[i * K + k];
+            f[3] = r->f_agree[i * K + k];
+            r->acc_logp[b * K + k] = 0;
+            r->acc_agree[b * K + k] = 0;
+        }
+        r->acc_n[b] = 0;
+    }
+    return RLAE_OK;
+}
+
+/* Index where a stop string occurs in raw[0..len) if it ends inside the bytes appended since
+ * `from` (earlier ones were checked before), else -1. */
+static long find_stop(const rlae_rollout *r, const char *raw, size_t len, size_t from)
+{
+    long best = -1;
+    for (int i = 0; i < r->opt.n_stop; i++) {
+        size_t sl = r->stop_len[i];
+        if (sl > len)
+            continue;
+        size_t start = from >= sl - 1 ? from - (sl - 1) : 0;
+        for (size_t p = start; p + sl <= len; p++)
+            if (memcmp(raw + p, r->stop[i], sl) == 0) {
+                if (best < 0 || (long)p < best)
+                    best = (long)p;
+                break;
+            }
+    }
+    return best;
+}
+
+rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_weight_policy *pol,
+                             rlae_episode *ep)
+{
+    if (B < 1 || B > r->max_batch)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: batch of %d (this rollout takes 1..%d)", B, r->max_batch);
+    int K = r->K, max_new = r->opt.max_new_tokens;
+    rlae_status s = RLAE_OK;
+    size_t raw_cap[B], fed_cap[B][8];
+    memset(fed_cap, 0, sizeof fed_cap);
+    for (int b = 0; b < B; b++) {
+        raw_cap[b] = 64;
+        if ((s = episode_init(&ep[b], K, req[b].episode, max_new, r->opt.span)) != RLAE_OK)
+            goto fail;
+    }
+    int strip_space = 0;
+    for (int k = 0; k < K; k++)
+        strip_space |= rlae_tokenizer_adds_prefix_space(r->m[k].tok);
+
+    rlae_timer tm;
+    rlae_timer_start(&tm);
+    if ((s = prefill(r, req, B, ep)) != RLAE_OK)
+        goto fail;
+    r->timing.prefill += rlae_timer_elapsed(&tm);
+
+    int n_active = B;
+    for (int b = 0; b < B; b++) {
+        r->active[b] = b;
+        r->acc_n[b] = 0;
+    }
+    rlae_mix_params mp = rlae_mix_params_default();
+    mp.temperature = r->opt.temperature;
+    mp.top_k = r->opt.top_k;
+    mp.top_p = r->opt.top_p;
+    mp.seed = r->opt.seed;
+    mp.member_topk = pol->mix_member_topk;
+    mp.gate_member = pol->mix_gate_member;
+    mp.gate_threshold = pol->mix_gate_threshold;
+
+    for (int t = 0; t < max_new && n_active > 0; t++) {
+        if (t % r->opt.span == 0) {
+            rlae_timer_start(&tm);
+            if ((s = span_boundary(r, n_active, t, pol, ep, max_new)) != RLAE_OK)
+                goto fail;
+            r->timing.policy += rlae_timer_elapsed(&tm);
+        }
+        /* mix */
+        rlae_timer_start(&tm);
+        for (int i = 0; i < n_active; i++) {
+            int b = r->active[i];
+            memcpy(r->w_row + i * K, r->w_seq + b * K, (size_t)K * sizeof(float));
+            r->episode[i] = (int32_t)ep[b].episode;
+            r->step[i] = t;
+        }
+        rlae_tensor lg[RLAE_MIX_MAX_MEMBERS], mp_t[RLAE_MIX_MAX_MEMBERS];
+        for (int k = 0; k < K; k++) {
+            int V = r->m[k].w.cfg.vocab_size;
+            int64_t sh[2] = {n_active, V}, shm[1] = {V};
+            lg[k] = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh);
+            mp_t[k] = rlae_tensor_view(r->map[k], RLAE_I32, r->dev, 1, shm);
+        }
+        int64_t shB[1] = {n_active}, shBK[2] = {n_active, K};
+        rlae_tensor w_t = rlae_tensor_view(r->w_row, RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor ep_t = rlae_tensor_view(r->episode, RLAE_I32, r->dev, 1, shB);
+        rlae_tensor st_t = rlae_tensor_view(r->step, RLAE_I32, r->dev, 1, shB);
+        rlae_tensor tok_t = rlae_tensor_view(r->token, RLAE_I32, r->dev, 1, shB);
+        rlae_tensor mix_t = rlae_tensor_view(r->mixed, RLAE_F32, r->dev, 1, shB);
+        rlae_tensor mpr_t = rlae_tensor_view(r->mprob, RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor top_t = rlae_tensor_view(r->mtop1, RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor arg_t = rlae_tensor_view(r->margmax, RLAE_I32, r->dev, 2, shBK);
+        rlae_mix_inputs in = {.n_members = K, .logits = lg, .maps = mp_t, .union_size = rlae_vocab_union_size(r->vu),
+                              .weights = &w_t, .episode = &ep_t, .step = &st_t};
+        rlae_mix_outputs out = {.token = &tok_t, .mixed_prob = &mix_t, .member_prob = &mpr_t,
+                                .member_top1 = &top_t, .member_argmax = &arg_t, .member_entropy = NULL};
+        if ((s = rlae_mix_select(&in, &mp, r->ws, &out)) != RLAE_OK)
+            goto fail;
+        r->timing.mix += rlae_timer_elapsed(&tm);
+        r->timing.steps++;
+        r->timing.tokens += n_active;
+
+        /* record, stops, bridge lookups */
+        rlae_timer_start(&tm);
+        int kept = 0;
+        size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0};
+        for (int i = 0; i < n_active; i++) {
+            int b = r->active[i];
+            rlae_episode *e = &ep[b];
+            int u = r->token[i];
+            int at = e->n_tokens++;
+            e->tokens[at] = u;
+            e->mixed_prob[at] = r->mixed[i];
+            for (int k = 0; k < K; k++) {
+                float p = r->mprob[i * K + k];
+                e->member_prob[at * K + k] = p;
+                e->member_top1[at * K + k] = r->mtop1[i * K + k];
+                e->member_argmax[at * K + k] = r->margmax[i * K + k];
+                r->acc_logp[b * K + k] += log(p > 1e-30f ? (double)p : 1e-30);
+                r->acc_agree[b * K + k] += r->margmax[i * K + k] == u;
+            }
+            r->acc_n[b]++;
+            if (u == RLAE_UNION_EOS) {
+                e->end = RLAE_END_EOS;
+                continue;
+            }
+            size_t nb;
+            const uint8_t *bytes = rlae_vocab_union_bytes(r->vu, u, &nb);
+            if (!bytes) {
+                s = rlae_fail(RLAE_ERR_RUNTIME, "mix_select returned union id %d of %d", u,
+                              rlae_vocab_union_size(r->vu));
+                goto fail;
+            }
+            void *raw = e->raw;
+            if ((s = grow(&raw, &raw_cap[b], e->raw_len + nb + 1, 1)) != RLAE_OK)
+                goto fail;
+            e->raw = raw;
+            size_t from = e->raw_len;
+            memcpy(e->raw + e->raw_len, bytes, nb);
+            e->raw_len += nb;
+            e->raw[e->raw_len] = '\0';
+            long stop_at = find_stop(r, e->raw, e->raw_len, from);
+            if (stop_at >= 0) {
+                e->end = RLAE_END_STOP;
+                continue;
+            }
+            if (t + 1 == max_new) {
+                e->end = RLAE_END_MAX_TOKENS;
+                continue;
+            }
+            /* the bridge: each member's spelling of u, if it fits in the member's context */
+            const int32_t *ids[RLAE_MIX_MAX_MEMBERS];
+            int n[RLAE_MIX_MAX_MEMBERS], fits = 1;
+            for (int k = 0; k < K; k++) {
+                int unspelled = 0;
+                if ((s = rlae_vocab_union_member_tokens(r->vu, k, u, &ids[k], &n[k], &unspelled)) != RLAE_OK)
+                    goto fail;
+                e->n_unspelled[k] += unspelled;
+                if (rlae_kv_cache_len(&r->m[k].cache, b) + n[k] > r->m[k].cache.capacity)
+                    fits = 0;
+            }
+            if (!fits) {
+                e->end = RLAE_END_CONTEXT;
+                continue;
+            }
+            for (int k = 0; k < K; k++) {
+                void *f = r->feed[k];
+                if ((s = grow(&f, &r->feed_cap[k], feed_n[k] + (size_t)n[k], sizeof(int32_t))) != RLAE_OK)
+                    goto fail;
+                r->feed[k] = f;
+                memcpy(r->feed[k] + feed_n[k], ids[k], (size_t)n[k] * sizeof(int32_t));
+                feed_n[k] += (size_t)n[k];
+                r->n_new[k][kept] = n[k];
+                r->timing.member_tokens += n[k];
+                if (r->opt.record_fed && (s = record_fed(e, k, &fed_cap[b][k], ids[k], n[k])) != RLAE_OK)
+                    goto fail;
+            }
+            r->active[kept] = b;
+            r->slots[kept] = b;
+            kept++;
+        }
+        n_active = kept;
+        r->timing.bridge += rlae_timer_elapsed(&tm);
+        if (n_active == 0)
+            break;
+        rlae_timer_start(&tm);
+        for (int k = 0; k < K; k++)
+            if ((s = rlae_forward(&r->m[k].model, &r->m[k].cache, n_active, r->slots, r->n_new[k], r->feed[k],
+                                  r->logits[k], r->hidden[k])) != RLAE_OK)
+                goto fail;
+        r->timing.forward += rlae_timer_elapsed(&tm);
+    }
+
+    /* the answers' text */
+    for (int b = 0; b < B; b++) {
+        rlae_episode *e = &ep[b];
+        e->terminated = e->end == RLAE_END_EOS || e->end == RLAE_END_STOP;
+        e->truncated = !e->terminated;
+        if (e->end == RLAE_END_NONE)
+            e->end = RLAE_END_MAX_TOKENS;
+        size_t end = e->raw_len;
+        if (e->end == RLAE_END_STOP) {
+            long at = find_stop(r, e->raw, e->raw_len, 0);
+            end = at >= 0 ? (size_t)at : end;
+        }
+        int prompt_empty = (!req[b].user || !req[b].user[0]) && (!req[b].system || !req[b].system[0]);
+        size_t start = prompt_empty && strip_space && e->raw_len > 0 && e->raw[0] == ' ' ? 1 : 0;
+        if (start > end)
+            start = end;
+        free(e->text);
+        if (!(e->text = rlae_malloc(end - start + 1))) {
+            s = RLAE_ERR_NOMEM;
+            goto fail;
+        }
+        memcpy(e->text, e->raw + start, end - start);
+        e->text[end - start] = '\0';
+        e->text_len = end - start;
+    }
+    return RLAE_OK;
+fail:
+    for (int b = 0; b < B; b++)
+        rlae_episode_free(&ep[b]);
+    return s;
+}
