@@ -1,4 +1,5 @@
-/* tokenizer.json normalizers: NFC/NFD/NFKC/NFKD (utf8proc), Prepend, Replace, and Sequences of them.
+/* tokenizer.json normalizers: NFC/NFD/NFKC/NFKD (utf8proc), Prepend (skipped for a continuation of
+ * a text), Replace, and Sequences of them.
  * HF tokenizers only ever see valid UTF-8 (Rust strings); rlae accepts any bytes, so Unicode
  * normalization is applied to each maximal valid run and invalid bytes pass through untouched
  * (they then reach the model, where byte-level BPE or byte fallback spells them exactly). */
@@ -110,7 +111,7 @@ static rlae_status replace_regex(const tok_norm *n, const uint8_t *s, size_t len
     return st;
 }
 
-rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, tok_bytes *out)
+rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, int cont, tok_bytes *out)
 {
     switch (n->type) {
     case TOK_NORM_NFC:
@@ -124,6 +125,8 @@ rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, tok_b
     case TOK_NORM_PREPEND:
         if (len == 0) /* HF prepends only to non-empty strings */
             return RLAE_OK;
+        if (cont) /* a continuation of a text gets no prefix */
+            return tok_bytes_append(out, s, len);
         RLAE_TRY(tok_bytes_append(out, n->a, n->alen));
         return tok_bytes_append(out, s, len);
     case TOK_NORM_REPLACE:
@@ -136,7 +139,7 @@ rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, tok_b
     rlae_status st = tok_bytes_append(&cur, s, len);
     for (int i = 0; i < n->n_kids && st == RLAE_OK; i++) {
         next.n = 0;
-        st = tok_normalize(&n->kids[i], cur.p, cur.n, &next);
+        st = tok_normalize(&n->kids[i], cur.p, cur.n, cont, &next);
         tok_bytes t = cur;
         cur = next;
         next = t;

@@ -254,14 +254,15 @@ static rlae_status split_piece(const tok_pre *p, const pcre2_code *re, tok_split
     return st;
 }
 
-static rlae_status metaspace(const tok_pre *p, const uint8_t *s, size_t len, int first, tok_pieces *out)
+static rlae_status metaspace(const tok_pre *p, const uint8_t *s, size_t len, int first, int cont,
+                             tok_pieces *out)
 {
     tok_bytes b = {0};
     rlae_status st = RLAE_OK;
     int starts = len >= (size_t)p->repl_len && memcmp(s, p->repl, (size_t)p->repl_len) == 0;
     if (!starts && len > 0 && s[0] == ' ')
         starts = 1; /* the space becomes the replacement, HF checks after replacing */
-    if (!starts && (p->prepend == TOK_PREPEND_ALWAYS || (p->prepend == TOK_PREPEND_FIRST && first)))
+    if (!starts && !cont && (p->prepend == TOK_PREPEND_ALWAYS || (p->prepend == TOK_PREPEND_FIRST && first)))
         st = tok_bytes_append(&b, p->repl, (size_t)p->repl_len);
     for (size_t i = 0; i < len && st == RLAE_OK; i++)
         st = s[i] == ' ' ? tok_bytes_append(&b, p->repl, (size_t)p->repl_len) : tok_bytes_append(&b, s + i, 1);
@@ -284,11 +285,11 @@ static rlae_status metaspace(const tok_pre *p, const uint8_t *s, size_t len, int
     return st;
 }
 
-static rlae_status pre_one(const tok_pre *p, const uint8_t *s, size_t len, int first, tok_pieces *out)
+static rlae_status pre_one(const tok_pre *p, const uint8_t *s, size_t len, int first, int cont, tok_pieces *out)
 {
     switch (p->type) {
     case TOK_PRE_BYTELEVEL: {
-        if (p->add_prefix_space && (len == 0 || s[0] != ' ')) {
+        if (p->add_prefix_space && !cont && (len == 0 || s[0] != ' ')) {
             tok_bytes b = {0};
             rlae_status st = tok_bytes_append(&b, " ", 1);
             if (st == RLAE_OK)
@@ -309,7 +310,7 @@ static rlae_status pre_one(const tok_pre *p, const uint8_t *s, size_t len, int f
         return split_piece(p, p->re, p->individual_digits ? TOK_SPLIT_ISOLATED : TOK_SPLIT_CONTIGUOUS, 0, s,
                            len, first, out);
     case TOK_PRE_METASPACE:
-        return metaspace(p, s, len, first, out);
+        return metaspace(p, s, len, first, cont, out);
     case TOK_PRE_SEQUENCE:
         break;
     }
@@ -317,7 +318,7 @@ static rlae_status pre_one(const tok_pre *p, const uint8_t *s, size_t len, int f
     rlae_status st = tok_pieces_add(&cur, s, len, first);
     for (int i = 0; i < p->n_kids && st == RLAE_OK; i++) {
         tok_pieces_clear(&next);
-        st = tok_pretokenize(&p->kids[i], &cur, &next);
+        st = tok_pretokenize(&p->kids[i], &cur, cont, &next);
         tok_pieces t = cur;
         cur = next;
         next = t;
@@ -329,10 +330,10 @@ static rlae_status pre_one(const tok_pre *p, const uint8_t *s, size_t len, int f
     return st;
 }
 
-rlae_status tok_pretokenize(const tok_pre *p, const tok_pieces *in, tok_pieces *out)
+rlae_status tok_pretokenize(const tok_pre *p, const tok_pieces *in, int cont, tok_pieces *out)
 {
     for (size_t i = 0; i < in->n; i++)
-        RLAE_TRY(pre_one(p, in->buf.p + in->p[i].off, in->p[i].len, in->p[i].first, out));
+        RLAE_TRY(pre_one(p, in->buf.p + in->p[i].off, in->p[i].len, in->p[i].first, cont, out));
     return RLAE_OK;
 }
 

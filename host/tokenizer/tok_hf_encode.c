@@ -9,13 +9,16 @@
  *      vocabulary, else its <0xXX> byte tokens with byte_fallback, else unk, fused with fuse_unk),
  *      then ranked merges (tok_bpe.c); ignore_merges takes a word found whole in the vocabulary.
  * Invalid UTF-8 is never rejected: it passes normalization untouched, forms its own pre-token
- * gaps and is spelled by byte symbols (byte-level) or byte fallback / unk (SentencePiece style). */
+ * gaps and is spelled by byte symbols (byte-level) or byte fallback / unk (SentencePiece style).
+ * TOK_ENC_CONT encodes a continuation of a text: no Prepend normalizer, Metaspace prepend or
+ * ByteLevel prefix space (rlae_tokenizer_spell). */
 #include "tokenizer/tok_internal.h"
 
 #include <string.h>
 
 typedef struct {
     const rlae_tokenizer *t;
+    int cont; /* continuation of a text: no prefix space from normalizer or pre-tokenizer */
     tok_bpe_ws *ws;
     tok_ids syms;
     tok_bytes tmp;
@@ -152,7 +155,7 @@ static rlae_status encode_text(enc *e, const uint8_t *s, size_t len, int first, 
     tok_pieces_clear(&e->words);
     if (st == RLAE_OK) {
         if (t->pre)
-            st = tok_pretokenize(t->pre, &in, &e->words);
+            st = tok_pretokenize(t->pre, &in, e->cont, &e->words);
         else
             st = tok_pieces_add(&e->words, s, len, first);
     }
@@ -171,7 +174,7 @@ static rlae_status encode_segment(enc *e, const uint8_t *s, size_t len, int firs
     const uint8_t *ns = s;
     size_t nl = len;
     if (t->norm && len > 0) {
-        st = tok_normalize(t->norm, s, len, &norm);
+        st = tok_normalize(t->norm, s, len, e->cont, &norm);
         ns = norm.p;
         nl = norm.n;
     }
@@ -189,10 +192,9 @@ static rlae_status encode_segment(enc *e, const uint8_t *s, size_t len, int firs
     return st;
 }
 
-rlae_status tok_hf_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int add_bos, tok_ids *out)
+rlae_status tok_hf_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int flags, tok_ids *out)
 {
-    (void)add_bos; /* BOS is pushed by rlae_tokenizer_encode */
-    enc e = {.t = t, .ws = tok_bpe_ws_new()};
+    enc e = {.t = t, .cont = (flags & TOK_ENC_CONT) != 0, .ws = tok_bpe_ws_new()};
     if (!e.ws)
         return RLAE_ERR_NOMEM;
     rlae_status st = RLAE_OK;

@@ -156,10 +156,12 @@ rlae_status tok_regex_compile(const char *pattern, size_t len, int literal, cons
 void tok_norm_free(tok_norm *n);
 void tok_pre_free(tok_pre *p);
 /* Normalizes s into out (appended). Invalid UTF-8 bytes pass through unchanged; Unicode
- * normalization is applied to each valid run between them. */
-rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, tok_bytes *out);
-/* Splits each piece of `in` into words appended to `out`. */
-rlae_status tok_pretokenize(const tok_pre *p, const tok_pieces *in, tok_pieces *out);
+ * normalization is applied to each valid run between them. With cont (continuation of a text),
+ * Prepend normalizers are skipped. */
+rlae_status tok_normalize(const tok_norm *n, const uint8_t *s, size_t len, int cont, tok_bytes *out);
+/* Splits each piece of `in` into words appended to `out`. With cont (continuation of a text),
+ * Metaspace prepends no replacement and ByteLevel adds no prefix space. */
+rlae_status tok_pretokenize(const tok_pre *p, const tok_pieces *in, int cont, tok_pieces *out);
 /* Compiles GPT-2's split regex (ByteLevel with use_regex). */
 rlae_status tok_pre_bytelevel_regex(pcre2_code **out, const char *where);
 /* Whether the tree contains a ByteLevel pre-tokenizer. */
@@ -203,6 +205,11 @@ struct rlae_tokenizer {
     int n_added;
     char **retired; /* model texts replaced by an added token's; still keys of `vocab` */
     int n_retired;
+
+    /* rlae_tokenizer_spell's fallback (tok_spell.c): exact bytes of ordinary tokens -> id, built on
+     * first use under that file's mutex (a cache; the tokenizer stays logically read-only). */
+    tok_strmap *spell_map;
+    size_t spell_max_len;
 };
 
 /* Allocates the per-id arrays for vocab_size ids (all holes). */
@@ -212,15 +219,19 @@ rlae_status tok_set_text(rlae_tokenizer *t, int id, const void *text, size_t len
 /* Sets token id's exact bytes (copied). */
 rlae_status tok_set_bytes(rlae_tokenizer *t, int id, const void *bytes, size_t len);
 
+/* Flags of the kind-specific encoders: BOS first (if the tokenizer has one); continuation of a text
+ * (no dummy " " prefix, Prepend normalizer, Metaspace prepend or ByteLevel prefix space). */
+enum { TOK_ENC_BOS = 1, TOK_ENC_CONT = 2 };
+
 rlae_status tok_llama2c_load(const char *path, rlae_tokenizer **out);
-rlae_status tok_llama2c_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int add_bos,
+rlae_status tok_llama2c_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int flags,
                                tok_ids *out);
 /* Parses "<0xXX>" (exactly that form); returns the byte or -1. */
 int tok_parse_byte_piece(const char *s, size_t len);
 
 rlae_status tok_hf_load_json(const char *json, size_t len, const char *name, const char *config_path,
                              rlae_tokenizer **out);
-rlae_status tok_hf_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int add_bos,
-                          tok_ids *out);
+/* Encodes without BOS (rlae_tokenizer_encode pushes it); flags: TOK_ENC_CONT. */
+rlae_status tok_hf_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int flags, tok_ids *out);
 
 #endif

@@ -7,7 +7,8 @@
  * Encoding reproduces run.c's encode() exactly, including its quirks, because llama2.c models were
  * trained and are prompted with it:
  *   - BOS (id 1) when asked, then the piece " " (SentencePiece's add_dummy_prefix) if the text is
- *     not empty; both take part in merging like any other token;
+ *     not empty and does not continue a text (TOK_ENC_CONT); both take part in merging like any
+ *     other token;
  *   - the text is cut into UTF-8 groups (a byte plus up to 3 following continuation bytes, which is
  *     what run.c does even for invalid UTF-8); a group that is a piece becomes that id, otherwise
  *     each of its bytes becomes id byte + 3 (the <0xXX> pieces of byte-fallback vocabularies);
@@ -178,14 +179,14 @@ static int llama2c_pair(const void *ctx, int32_t a, int32_t b, double *prio, int
     return 1;
 }
 
-rlae_status tok_llama2c_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int add_bos,
+rlae_status tok_llama2c_encode(const rlae_tokenizer *t, const uint8_t *s, size_t len, int flags,
                                tok_ids *out)
 {
     tok_ids syms = {0};
     rlae_status st = RLAE_OK;
-    if (add_bos)
+    if (flags & TOK_ENC_BOS)
         st = tok_ids_push(&syms, 1);
-    if (st == RLAE_OK && len > 0) {
+    if (st == RLAE_OK && len > 0 && !(flags & TOK_ENC_CONT)) {
         int32_t sp = tok_strmap_get(&t->vocab, " ", 1);
         /* run.c would push -1 here; a vocabulary without " " gets the byte fallback instead. */
         st = tok_ids_push(&syms, sp >= 0 ? sp : (' ' + 3 < t->vocab_size ? ' ' + 3 : 0));

@@ -86,6 +86,10 @@ void rlae_tokenizer_free(rlae_tokenizer *t)
     for (int i = 0; i < t->n_retired; i++)
         free(t->retired[i]);
     free(t->retired);
+    if (t->spell_map) {
+        tok_strmap_free(t->spell_map);
+        free(t->spell_map);
+    }
     free(t);
 }
 
@@ -222,12 +226,12 @@ rlae_status rlae_tokenizer_encode(const rlae_tokenizer *t, const void *text, siz
     if (!text && len)
         return rlae_fail(RLAE_ERR_INPUT, "tokenizer encode: NULL text with length %zu", len);
     if (t->kind == RLAE_TOKENIZER_LLAMA2C) {
-        s = tok_llama2c_encode(t, text, len, add_bos, &out);
+        s = tok_llama2c_encode(t, text, len, add_bos ? TOK_ENC_BOS : 0, &out);
     } else {
         if (add_bos && t->bos_id >= 0)
             s = tok_ids_push(&out, t->bos_id);
         if (s == RLAE_OK)
-            s = tok_hf_encode(t, text, len, add_bos, &out);
+            s = tok_hf_encode(t, text, len, 0, &out);
     }
     if (s == RLAE_OK && !out.p) { /* promised non-NULL even when empty */
         out.p = rlae_malloc(sizeof(int32_t));
