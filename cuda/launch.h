@@ -60,6 +60,41 @@ rlae_status rlae_cuda_device_sync(void);
 rlae_status rlae_cuda_rng_uniform(float *out, int64_t n, uint64_t seed, uint32_t episode, uint32_t span,
                                   uint32_t token, rlae_cuda_stream stream);
 
+
+/* The fused ensemble step (host/ensemble/mix_select.h gives the semantics; cuda/mix_select.cu the
+ * kernels). Every pointer is device memory; optional outputs may be NULL. The scratch buffers are
+ * owned by the caller (the mix workspace), sized for max_batch >= batch rows:
+ *   qx     uint64 [max_batch * union_size]   fixed-point mixture accumulator; must be all zero on
+ *                                            entry, and the kernels leave it zero
+ *   qf     float  [max_batch * union_size]   the mixture / probabilities of the selection
+ *   mask   uint8  [max_batch * union_size]   UniTE eligibility; zero on entry, left zero
+ *   stats  float  [max_batch * n_members * RLAE_CUDA_MIX_STATS]  per-member softmax statistics
+ * Queues its kernels on `stream` and returns without waiting; nothing is copied to the host. */
+#define RLAE_CUDA_MIX_MAX_MEMBERS 8
+#define RLAE_CUDA_MIX_STATS 8
+typedef struct {
+    int n_members, batch, union_size;
+    const float *logits[RLAE_CUDA_MIX_MAX_MEMBERS]; /* [batch, vocab_sizes[k]] */
+    const int32_t *maps[RLAE_CUDA_MIX_MAX_MEMBERS]; /* [vocab_sizes[k]], entries in [-1, union_size) */
+    int vocab_sizes[RLAE_CUDA_MIX_MAX_MEMBERS];
+    const float *weights;                           /* [batch, n_members] */
+    const int32_t *episode, *step;                  /* [batch] */
+    float temperature, top_p, gate_threshold;
+    int top_k, member_topk, gate_member;
+    uint64_t seed;
+    uint32_t rng_span;
+    int32_t *token;
+    float *mixed_prob, *member_prob;                /* [batch], [batch, n_members] */
+    float *member_top1, *member_entropy;            /* [batch, n_members] or NULL */
+    int32_t *member_argmax;                         /* [batch, n_members] or NULL */
+    unsigned long long *qx;
+    float *qf;
+    unsigned char *mask;
+    float *stats;
+} rlae_cuda_mix_args;
+
+rlae_status rlae_cuda_mix_select(const rlae_cuda_mix_args *a, rlae_cuda_stream stream);
+
 #ifdef __cplusplus
 }
 #endif

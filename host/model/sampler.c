@@ -76,12 +76,15 @@ int rlae_sampler_sample(rlae_sampler *s, const float *logits, float u)
     int use_p = s->top_p > 0.0f && s->top_p < 1.0f;
     if (!use_k && !use_p) { /* plain multinomial in id order */
         float cdf = 0.0f;
+        int last = 0;
         for (int i = 0; i < n; i++) {
             cdf += s->probs[i];
             if (u < cdf)
                 return i;
+            if (s->probs[i] > 0.0f)
+                last = i;
         }
-        return n - 1; /* rounding left the cdf just short of 1 */
+        return last; /* rounding left the cdf just short of 1: the last token that has probability */
     }
 
     for (int i = 0; i < n; i++) {
@@ -100,10 +103,13 @@ int rlae_sampler_sample(rlae_sampler *s, const float *logits, float u)
         }
     }
     double r = (double)u * mass, cdf = 0.0;
+    int last = 0;
     for (int i = 0; i < kept; i++) {
         cdf += s->sorted[i].prob;
         if (r < cdf)
             return s->sorted[i].id;
+        if (s->sorted[i].prob > 0.0f)
+            last = i;
     }
-    return s->sorted[kept - 1].id;
+    return s->sorted[last].id; /* as above: never a token of probability 0 (a -inf logit) */
 }
