@@ -62,8 +62,9 @@ const int32_t *rlae_vocab_union_member_map(const rlae_vocab_union *u, int k);
 
 /* The member-k token sequence that spells union entry ID (see above): *tokens points into the
  * union's memo (valid as long as the union), *n >= 1 except for bytes member k cannot spell at all
- * with no unk token. *n_unspelled counts the entry's bytes the member could not spell exactly (0 for
- * almost every entry; a member without byte fallback may lack a character). */
+ * with no unk token, and for the EOS entry of a member without an EOS token. *n_unspelled counts
+ * the entry's bytes the member could not spell exactly (0 for almost every entry; a member without
+ * byte fallback may lack a character). */
 rlae_status rlae_vocab_union_member_tokens(rlae_vocab_union *u, int k, int id, const int32_t **tokens, int *n,
                                            int *n_unspelled);
 
