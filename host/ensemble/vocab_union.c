@@ -57,7 +57,9 @@ static int cmp_item(const void *pa, const void *pb)
     const item *a = pa, *b = pb;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
-    int c = cmp_bytes(a->p, a->len, b->p, b->len);
+    /* equal keys: the first min(8, len) bytes agree, so only bytes past 8 can differ */
+    int c = a->len > 8 && b->len > 8 ? cmp_bytes(a->p + 8, a->len - 8, b->p + 8, b->len - 8)
+                                     : (a->len > b->len) - (a->len < b->len);
     if (c)
         return c;
     if (a->k != b->k)

@@ -3,10 +3,11 @@
  * spelled sequences and stats); member -> union and union -> member consistent both ways for
  * stories260K + babyllama105 (which cannot spell "\n") and GPT-2 + Llama 2; a byte-level and a
  * SentencePiece tokenizer meeting in the same entries for the same strings; determinism across
- * builds and member orders; build times printed. */
+ * builds and member orders; several threads spelling at once; build times printed. */
 #include "test.h"
 #include "ensemble/vocab_union.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -241,6 +242,50 @@ done:
     rlae_tokenizer_free(toks[1]);
 }
 
+/* Several threads ask for every entry's spelling at once (the memo and the tokenizer's lazy spell
+ * table are both built under contention); each must see the same pointers. */
+typedef struct {
+    rlae_vocab_union *u;
+    int k;
+    const int32_t **seen; /* per entry, this thread's result */
+    int failures;
+} spell_job;
+
+static void *spell_all(void *arg)
+{
+    spell_job *j = arg;
+    for (int e = 0; e < rlae_vocab_union_size(j->u); e++) {
+        const int32_t *tok;
+        int n, un;
+        j->failures += rlae_vocab_union_member_tokens(j->u, j->k, e, &tok, &n, &un) != RLAE_OK;
+        j->seen[e] = tok;
+    }
+    return NULL;
+}
+
+static void check_threads(rlae_vocab_union *u, int k)
+{
+    enum { T = 4 };
+    spell_job jobs[T];
+    pthread_t th[T];
+    int size = rlae_vocab_union_size(u);
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (spell_job){u, k, calloc((size_t)size, sizeof(int32_t *)), 0};
+        CHECK(pthread_create(&th[i], NULL, spell_all, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    int differ = 0;
+    for (int i = 0; i < T; i++) {
+        CHECK_EQ_INT(jobs[i].failures, 0);
+        for (int e = 0; e < size; e++)
+            differ += jobs[i].seen[e] != jobs[0].seen[e];
+    }
+    CHECK_EQ_INT(differ, 0);
+    for (int i = 0; i < T; i++)
+        free(jobs[i].seen);
+}
+
 /* stories260K (byte fallback) + babyllama105 (105 characters, no "\n"). */
 static void test_llama2c(void)
 {
@@ -259,6 +304,7 @@ static void test_llama2c(void)
     rlae_vocab_union *u = build(toks, 2, "stories260K + babyllama105");
     if (!u)
         goto done;
+    check_threads(u, 1); /* first use: babyllama's spellings and its fallback table */
     int size = rlae_vocab_union_size(u);
     check_consistency(u, toks, 2, 1);
     /* BOS (1) and EOS (2) of both map to the shared EOS */
