@@ -70,8 +70,14 @@ static const cli_command commands[] = {
      NULL},
     {"bench", "measure throughput of the model forward, the ensemble step and kernels",
      "usage: rlae bench model|ensemble|mix [options]\n"
+     "       rlae bench mix [--members K] [--union U] [--batch B] [--device cpu|cuda|auto]\n"
+     "                      [--iters N] [--sample]\n"
      "\n"
-     "Prints tokens/s, ms/token and achieved GB/s next to the device's memory bandwidth.\n",
+     "Prints tokens/s, ms/token and achieved GB/s next to the device's memory bandwidth.\n"
+     "mix: times the fused ensemble step (softmax, projection into the union, mixing, selection)\n"
+     "on random logits and random many-to-one maps. Sizes not given are swept: K in {2,3,4},\n"
+     "U in {32000,128000,200000}, B in {1,8,64}. --iters N timed steps per row (default 10);\n"
+     "--sample draws with temperature 1 instead of greedy. model, ensemble: not available yet.\n",
      NULL},
     {"tokenize", "encode text with a tokenizer and show ids or pieces",
      "usage: rlae tokenize --tokenizer PATH --text TEXT [--pieces] [--no-bos]\n"

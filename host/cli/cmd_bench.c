@@ -1,0 +1,325 @@
+/* `rlae bench mix`: times the fused ensemble step (ensemble/mix_select.h) on random logits and
+ * random many-to-one maps, one table row per (members, union size, batch): ms/step, tokens/s, the
+ * bytes a step moves under a stated model, the achieved GB/s, and the bandwidth it compares to (the
+ * CPU's measured streaming read bandwidth; for CUDA, unknown: the device query does not report it).
+ * Without sizes it sweeps K in {2,3,4} x U in {32000, 128000, 200000} x B in {1, 8, 64}.
+ * `rlae bench model|ensemble` belong to engines not built yet: they answer exit 2. */
+#include "cli.h"
+
+#include "core/device.h"
+#include "core/rng.h"
+#include "ensemble/mix_select.h"
+
+#ifdef RLAE_HAVE_CUDA
+#include "cuda/launch.h"
+#endif
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Streaming read bandwidth of this machine in GB/s: the best of 3 sums over 256 MiB. */
+static double cpu_stream_gbs(void)
+{
+    size_t n = (size_t)64 << 20; /* floats */
+    float *x = malloc(n * sizeof *x);
+    if (!x)
+        return 0.0;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(i & 7);
+    double best = 0.0;
+    volatile float sink = 0.0f;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now_s();
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp parallel for reduction(+ : s0, s1, s2, s3)
+        for (size_t i = 0; i < n; i += 4) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
+        }
+        double dt = now_s() - t0;
+        sink = s0 + s1 + s2 + s3;
+        double gbs = (double)n * sizeof *x / dt / 1e9;
+        if (gbs > best)
+            best = gbs;
+    }
+    (void)sink;
+    free(x);
+    return best;
+}
+
+typedef struct {
+    int k, u, b, iters, sample;
+    rlae_device dev;
+} bench_cfg;
+
+/* Host data for one config: logits rows N(0, 2)-ish, maps uniform over the union with the first 3
+ * tokens special (-1); vocabularies from 0.8 U to U, so maps are many-to-one. */
+typedef struct {
+    int v[RLAE_MIX_MAX_MEMBERS];
+    float *logits[RLAE_MIX_MAX_MEMBERS];
+    int32_t *maps[RLAE_MIX_MAX_MEMBERS];
+    float *w;
+    int32_t *ep, *st, *tok;
+    float *mixed, *mprob, *top1, *ent;
+    int32_t *am;
+} bench_data;
+
+static void data_free(bench_data *d, int k, rlae_device dev)
+{
+    void *bufs[] = {d->w, d->ep, d->st, d->tok, d->mixed, d->mprob, d->top1, d->ent, d->am};
+    for (int i = 0; i < k; i++) {
+        if (dev == RLAE_DEV_CPU) {
+            free(d->logits[i]);
+            free(d->maps[i]);
+        }
+#ifdef RLAE_HAVE_CUDA
+        else {
+            rlae_cuda_free(d->logits[i]);
+            rlae_cuda_free(d->maps[i]);
+        }
+#endif
+    }
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        if (dev == RLAE_DEV_CPU)
+            free(bufs[i]);
+#ifdef RLAE_HAVE_CUDA
+        else
+            rlae_cuda_free(bufs[i]);
+#endif
+    }
+    memset(d, 0, sizeof *d);
+}
+
+/* A buffer of `bytes` on `dev` holding `host` (or uninitialised when host is NULL). */
+static rlae_status place(rlae_device dev, void **out, const void *host, size_t bytes)
+{
+    if (dev == RLAE_DEV_CPU) {
+        *out = rlae_malloc(bytes ? bytes : 1);
+        if (!*out)
+            return RLAE_ERR_NOMEM;
+        if (host)
+            memcpy(*out, host, bytes);
+        return RLAE_OK;
+    }
+#ifdef RLAE_HAVE_CUDA
+    RLAE_TRY(rlae_cuda_malloc(out, bytes));
+    return host ? rlae_cuda_memcpy_h2d(*out, host, bytes, NULL) : RLAE_OK;
+#else
+    return rlae_fail(RLAE_ERR_UNSUPPORTED, "bench: no CUDA backend in this build");
+#endif
+}
+
+static rlae_status make_data(const bench_cfg *c, bench_data *d, double *bytes_step)
+{
+    memset(d, 0, sizeof *d);
+    rlae_rng r;
+    rlae_rng_init(&r, 12345, (uint32_t)c->k, (uint32_t)c->u, (uint32_t)c->b);
+    size_t maxv = (size_t)c->u;
+    float *hl = rlae_malloc((size_t)c->b * maxv * sizeof *hl);
+    int32_t *hm = rlae_malloc(maxv * sizeof *hm);
+    float *hw = rlae_malloc((size_t)c->b * c->k * sizeof *hw);
+    int32_t *hi = rlae_malloc((size_t)c->b * sizeof *hi);
+    rlae_status s = (hl && hm && hw && hi) ? RLAE_OK : RLAE_ERR_NOMEM;
+    double bytes = 0.0;
+    for (int k = 0; k < c->k && s == RLAE_OK; k++) {
+        d->v[k] = (int)(c->u * (0.8 + 0.2 * rlae_rng_uniform(&r)));
+        if (d->v[k] < 4)
+            d->v[k] = 4;
+        for (size_t i = 0; i < (size_t)c->b * d->v[k]; i++)
+            hl[i] = (float)(4.0 * rlae_rng_uniform(&r) - 2.0);
+        for (int t = 0; t < d->v[k]; t++)
+            hm[t] = t < 3 ? -1 : (int32_t)rlae_rng_below(&r, (uint32_t)c->u);
+        s = place(c->dev, (void **)&d->logits[k], hl, (size_t)c->b * d->v[k] * sizeof *hl);
+        if (s == RLAE_OK)
+            s = place(c->dev, (void **)&d->maps[k], hm, (size_t)d->v[k] * sizeof *hm);
+        bytes += (double)c->b * d->v[k] * 4.0 * 2.0 + (double)d->v[k] * 4.0;
+    }
+    bytes += (double)c->b * c->u * 4.0 * 2.0;
+    *bytes_step = bytes;
+    for (int i = 0; i < c->b * c->k; i++)
+        hw[i] = (float)(0.1 + rlae_rng_uniform(&r));
+    for (int i = 0; i < c->b; i++)
+        hi[i] = i;
+    size_t bb = (size_t)c->b * sizeof(int32_t), bk = (size_t)c->b * c->k * sizeof(float);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->w, hw, bk);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->ep, hi, bb);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->st, hi, bb);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->tok, NULL, bb);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->mixed, NULL, bb);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->mprob, NULL, bk);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->top1, NULL, bk);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->ent, NULL, bk);
+    if (s == RLAE_OK)
+        s = place(c->dev, (void **)&d->am, NULL, bk);
+    free(hl);
+    free(hm);
+    free(hw);
+    free(hi);
+    return s;
+}
+
+static rlae_status sync_dev(rlae_device dev)
+{
+#ifdef RLAE_HAVE_CUDA
+    if (dev == RLAE_DEV_CUDA)
+        return rlae_cuda_stream_sync(NULL);
+#endif
+    (void)dev;
+    return RLAE_OK;
+}
+
+static rlae_status bench_one(const bench_cfg *c)
+{
+    bench_data d;
+    double bytes = 0.0;
+    rlae_status s = make_data(c, &d, &bytes);
+    rlae_mix_workspace *ws = NULL;
+    if (s == RLAE_OK)
+        s = rlae_mix_workspace_new(c->dev, c->b, c->k, d.v, c->u, &ws);
+    if (s == RLAE_OK) {
+        rlae_tensor lg[RLAE_MIX_MAX_MEMBERS], mp[RLAE_MIX_MAX_MEMBERS];
+        for (int k = 0; k < c->k; k++) {
+            lg[k] = rlae_tensor_view(d.logits[k], RLAE_F32, c->dev, 2, (int64_t[]){c->b, d.v[k]});
+            mp[k] = rlae_tensor_view(d.maps[k], RLAE_I32, c->dev, 1, (int64_t[]){d.v[k]});
+        }
+        int64_t bk[2] = {c->b, c->k}, b1[1] = {c->b};
+        rlae_tensor w = rlae_tensor_view(d.w, RLAE_F32, c->dev, 2, bk);
+        rlae_tensor ep = rlae_tensor_view(d.ep, RLAE_I32, c->dev, 1, b1);
+        rlae_tensor st = rlae_tensor_view(d.st, RLAE_I32, c->dev, 1, b1);
+        rlae_tensor tok = rlae_tensor_view(d.tok, RLAE_I32, c->dev, 1, b1);
+        rlae_tensor mx = rlae_tensor_view(d.mixed, RLAE_F32, c->dev, 1, b1);
+        rlae_tensor mpr = rlae_tensor_view(d.mprob, RLAE_F32, c->dev, 2, bk);
+        rlae_tensor t1 = rlae_tensor_view(d.top1, RLAE_F32, c->dev, 2, bk);
+        rlae_tensor am = rlae_tensor_view(d.am, RLAE_I32, c->dev, 2, bk);
+        rlae_tensor en = rlae_tensor_view(d.ent, RLAE_F32, c->dev, 2, bk);
+        rlae_mix_inputs in = {c->k, lg, mp, c->u, &w, &ep, &st};
+        rlae_mix_outputs out = {&tok, &mx, &mpr, &t1, &am, &en};
+        rlae_mix_params p = rlae_mix_params_default();
+        if (c->sample) {
+            p.temperature = 1.0f;
+            p.seed = 7;
+        }
+        s = rlae_mix_select(&in, &p, ws, &out); /* warm-up */
+        if (s == RLAE_OK)
+            s = sync_dev(c->dev);
+        double t0 = now_s();
+        for (int i = 0; i < c->iters && s == RLAE_OK; i++)
+            s = rlae_mix_select(&in, &p, ws, &out);
+        if (s == RLAE_OK)
+            s = sync_dev(c->dev);
+        double dt = (now_s() - t0) / c->iters;
+        if (s == RLAE_OK)
+            printf("%7d %7d %6d %6s %10.3f %12.0f %10.2f %8.2f\n", c->k, c->u, c->b, rlae_device_name(c->dev),
+                   dt * 1e3, c->b / dt, bytes / 1e6, bytes / dt / 1e9);
+    }
+    rlae_mix_workspace_free(ws);
+    data_free(&d, c->k, c->dev);
+    return s;
+}
+
+static int parse_int(const char *flag, const char *val, int lo, int hi, int *out)
+{
+    char *end;
+    long x = strtol(val, &end, 10);
+    if (*val == '\0' || *end != '\0' || x < lo || x > hi)
+        return cli_usage_error("bench", "%s must be an integer in [%d, %d] (got '%s')", flag, lo, hi, val);
+    *out = (int)x;
+    return 0;
+}
+
+static int bench_mix(int argc, char **argv)
+{
+    int k = 0, u = 0, b = 0, iters = 10, sample = 0;
+    const char *devname = "auto";
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int *slot = strcmp(a, "--members") == 0 ? &k
+                    : strcmp(a, "--union") == 0 ? &u
+                    : strcmp(a, "--batch") == 0 ? &b
+                    : strcmp(a, "--iters") == 0 ? &iters
+                                                : NULL;
+        if (slot || strcmp(a, "--device") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("bench", "%s needs a value", a);
+            const char *val = argv[++i];
+            if (!slot)
+                devname = val;
+            else {
+                int lo = 1, hi = slot == &k ? RLAE_MIX_MAX_MEMBERS : slot == &u ? 1 << 24 : 1 << 16;
+                if (parse_int(a, val, lo, hi, slot))
+                    return 2;
+            }
+        } else if (strcmp(a, "--sample") == 0)
+            sample = 1;
+        else
+            return cli_usage_error("bench", "unknown argument '%s'", a);
+    }
+    rlae_device_request req;
+    rlae_device dev;
+    rlae_status s = rlae_device_request_parse(devname, &req);
+    if (s == RLAE_OK)
+        s = rlae_device_resolve(req, &dev);
+    if (s != RLAE_OK)
+        return cli_report("bench", s);
+
+    if (dev == RLAE_DEV_CPU)
+        printf("CPU stream bandwidth: %.1f GB/s (sum over 256 MiB, best of 3)\n", cpu_stream_gbs());
+    else
+        printf("device memory bandwidth: unknown (the device query does not report it)\n");
+    printf("bytes/step model: each member's logits read twice (4 B x 2 per entry), its map read once, the\n"
+           "mixture q over the union written and read once (4 B x 2 per entry and sequence)\n");
+    printf("%7s %7s %6s %6s %10s %12s %10s %8s\n", "members", "union", "batch", "device", "ms/step", "tokens/s",
+           "MB/step", "GB/s");
+    int ks[3] = {2, 3, 4}, us[3] = {32000, 128000, 200000}, bs[3] = {1, 8, 64};
+    int nk = k ? 1 : 3, nu = u ? 1 : 3, nb = b ? 1 : 3;
+    if (k)
+        ks[0] = k;
+    if (u)
+        us[0] = u;
+    if (b)
+        bs[0] = b;
+    for (int ik = 0; ik < nk; ik++)
+        for (int iu = 0; iu < nu; iu++)
+            for (int ib = 0; ib < nb; ib++) {
+                bench_cfg c = {ks[ik], us[iu], bs[ib], iters, sample, dev};
+                s = bench_one(&c);
+                if (s != RLAE_OK)
+                    return cli_report("bench", s);
+            }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv))
+        return cli_print_help("bench");
+    if (argc < 2)
+        return cli_usage_error("bench", "which benchmark: model, ensemble or mix");
+    if (strcmp(argv[1], "mix") == 0)
+        return bench_mix(argc, argv);
+    if (strcmp(argv[1], "model") == 0 || strcmp(argv[1], "ensemble") == 0) {
+        fprintf(stderr, "rlae bench %s: not available yet (the engine it measures is not built)\n", argv[1]);
+        return 2;
+    }
+    return cli_usage_error("bench", "unknown benchmark '%s' (model, ensemble or mix)", argv[1]);
+}
