@@ -93,8 +93,8 @@ static int parse_args(int argc, char **argv, gen_args *a)
             continue;
         }
         if (o[0] != '-' || o[1] != '-')
-            return cli_usage_error("generate", "unexpected argument '%s' (ensemble generation from a CONFIG is not "
-                                   "available yet; use --model PATH)", o);
+            return cli_usage_error("generate", "unexpected argument '%s' (a CONFIG must come first: rlae generate "
+                                   "CONFIG --prompt TEXT)", o);
         if (!has_val)
             return cli_usage_error("generate", "option %s needs a value", o);
         i++;
@@ -307,6 +307,8 @@ static rlae_status run(const gen_args *a, gen_state *g)
 
 int cmd_generate(int argc, char **argv)
 {
+    if (argc > 1 && argv[1][0] != '-')
+        return cmd_generate_ensemble(argc, argv);
     gen_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc)
