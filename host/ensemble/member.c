@@ -111,7 +111,7 @@ rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int 
         goto fail;
     }
     if ((s = rlae_model_load(cfg->path, formats[cfg->format], &m->w)) != RLAE_OK) {
-        s = rlae_wrap(s, "member '%s'", cfg->name);
+        s = rlae_wrap(s, "member '%s': ", cfg->name);
         goto fail;
     }
     char tok_path[4096];
@@ -124,7 +124,7 @@ rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int 
         goto fail;
     }
     if ((s = rlae_tokenizer_load(tok_path, &m->tok)) != RLAE_OK) {
-        s = rlae_wrap(s, "member '%s'", cfg->name);
+        s = rlae_wrap(s, "member '%s': ", cfg->name);
         goto fail;
     }
     const rlae_model_config *c = &m->w.cfg;
