@@ -1,0 +1,102 @@
+/* The RLAE agent (METHOD.md §2, §4, §5): features at a span boundary -> weights over the members,
+ * plus the critic, and the PPO / MAPPO update on a buffer of span steps.
+ *
+ * Observation of one sequence at a span boundary (rlae_agent_observe packs it from the rollout's
+ * rlae_span_state into one flat float vector, so the trainer can store it and the update can
+ * recompute everything from it):
+ *   per member k: its final hidden state h_k (d_k floats; left out when net.use_hidden is false),
+ *                 entropy, top-1 probability, mean log-prob of the last span's tokens, agreement;
+ *   shared:       span index t (as a float, an index into a learned embedding), tokens generated /
+ *                 max_new_tokens.
+ * Network (all parameters in one flat float buffer, orthogonal init as cleanrl / on-policy):
+ *   member features f_k = [P_k h_k (learned linear projection to net.proj_dim), the 4 statistics];
+ *   shared features s = [E[t] (net.span_embed_dim, learned table), fraction used].
+ *   ppo:   x = [f_1 .. f_K, s] -> MLP trunk (net.layers x net.hidden, tanh) -> K head logits;
+ *          alpha = softplus(head) + net.alpha_min; w ~ Dirichlet(alpha); deterministic: alpha/sum.
+ *          critic: its own MLP on x -> V.
+ *   mappo: agent k sees o_k = [f_k, s, member-id one-hot (share_params)] -> MLP -> mu_k; a learned
+ *          state-independent log_std_k; z_k ~ Normal(mu_k, sigma_k); w = softmax(z);
+ *          deterministic: z = mu. With share_params one MLP serves every agent, else one per agent.
+ *          Centralised critic: MLP on [f_1 .. f_K, s] -> V (value normalisation per config).
+ * Random draws are keyed by (seed, episode, span) through core/rng.h, so acting does not depend on
+ * batch composition. */
+#ifndef RLAE_ALGORITHMS_AGENT_H
+#define RLAE_ALGORITHMS_AGENT_H
+
+#include "config/config.h"
+#include "core/status.h"
+#include "ensemble/weight_policy.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define RLAE_AGENT_MEMBER_STATS 4
+
+typedef struct {
+    rlae_algorithm algo;     /* RLAE_ALGO_PPO (Dirichlet) or RLAE_ALGO_MAPPO (Normal per member) */
+    int n_members;           /* 1..8 */
+    int hidden_dim[8];       /* d_k of each member's hidden state */
+    int max_spans;           /* rows of the span-index embedding; larger indices use the last row */
+    rlae_agent_config net;   /* hidden, layers, proj_dim, span_embed_dim, alpha_min, use_hidden */
+    bool share_params;       /* MAPPO: one actor network for every agent, with a member-id one-hot */
+    bool value_norm;         /* keep a running normaliser of the value targets (MAPPO default) */
+    uint64_t seed;           /* initialisation and action sampling */
+} rlae_agent_spec;
+
+typedef struct rlae_agent rlae_agent;
+
+rlae_status rlae_agent_new(const rlae_agent_spec *spec, rlae_agent **out);
+void rlae_agent_free(rlae_agent *a);
+
+/* Floats in one observation. */
+int rlae_agent_obs_dim(const rlae_agent *a);
+/* Floats of log-probability per step: 1 (ppo: the joint Dirichlet log-density) or K (mappo: one
+ * per agent). */
+int rlae_agent_logp_width(const rlae_agent *a);
+size_t rlae_agent_n_params(const rlae_agent *a);
+
+/* Packs sequence i (row i) of a span state into obs[rlae_agent_obs_dim]. */
+void rlae_agent_observe(const rlae_agent *a, const rlae_span_state *st, int i, float *obs);
+
+/* Acts on n observations obs[n, obs_dim]. Stochastic: draws keyed by (seed, episode[i], span[i]);
+ * deterministic != 0: the Dirichlet mean / Normal means (episode and span unused, may be NULL).
+ * Writes weights[n, K] (on the simplex), action[n, K] (ppo: w; mappo: z), logp[n, logp_width] and
+ * value[n] (denormalised: in reward units). Any output except weights may be NULL. */
+rlae_status rlae_agent_act(rlae_agent *a, int n, const float *obs, const uint32_t *episode, const int *span,
+                           int deterministic, float *weights, float *action, float *logp, float *value);
+
+/* A buffer of span steps, episode after episode: episode e owns steps offset[e] .. offset[e+1]-1. */
+typedef struct {
+    int n_episodes;
+    const int *offset;               /* [n_episodes + 1], offset[0] = 0 */
+    const float *obs;                /* [n_steps, obs_dim] */
+    const float *action;             /* [n_steps, K] */
+    const float *logp;               /* [n_steps, logp_width] at acting time */
+    const float *value;              /* [n_steps] at acting time (reward units) */
+    const float *reward;             /* [n_steps] (terminal reward on an episode's last step) */
+    const unsigned char *terminated; /* [n_episodes]: 1 = ended (EOS / stop), 0 = truncated */
+    const float *bootstrap;          /* [n_episodes]: V(s_T) of truncated episodes (reward units) */
+} rlae_span_batch;
+
+typedef struct {
+    double loss, pg_loss, v_loss, entropy, approx_kl, clipfrac;
+    double explained_variance, grad_norm, lr;
+    int epochs;          /* epochs run (target_kl may stop early) */
+    long minibatches;    /* optimiser steps taken */
+} rlae_update_metrics;
+
+/* One PPO / MAPPO update (hp: clip, epochs, minibatches, lr and its anneal over num_updates,
+ * entropy and value coefficients, value clipping / Huber, max_grad_norm, adam_eps, target_kl).
+ * GAE(gamma, lambda) with termination vs truncation; advantages normalised per minibatch (ppo) or
+ * over the buffer (mappo). Minibatch order is drawn from the agent's seed and `update`, so two runs
+ * with one seed are identical. */
+rlae_status rlae_agent_update(rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b,
+                              long update, long num_updates, rlae_update_metrics *m);
+
+/* Everything that makes a resumed run equal an uninterrupted one (spec, parameters, Adam state,
+ * value normaliser, counters), in a versioned little-endian binary layout. load checks the spec
+ * against `expect` (may be NULL) and names what differs. Errors name `name` (a path). */
+rlae_status rlae_agent_save(const rlae_agent *a, FILE *f, const char *name);
+rlae_status rlae_agent_load(FILE *f, const char *name, const rlae_agent_spec *expect, rlae_agent **out);
+
+#endif
