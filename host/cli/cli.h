@@ -29,6 +29,9 @@ int cmd_generate(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 /* rlae generate CONFIG ...: called by cmd_generate when its first argument is not an option. */
 int cmd_generate_ensemble(int argc, char **argv);
 

@@ -13,6 +13,9 @@ WEAK int cmd_config(int argc, char **argv);
 WEAK int cmd_generate(int argc, char **argv);
 WEAK int cmd_tokenize(int argc, char **argv);
 WEAK int cmd_bench(int argc, char **argv);
+WEAK int cmd_eval(int argc, char **argv);
+WEAK int cmd_inspect(int argc, char **argv);
+WEAK int cmd_train(int argc, char **argv);
 WEAK int cmd_data(int argc, char **argv);
 
 static const cli_command commands[] = {
@@ -125,6 +128,9 @@ static int (*handler_for(const char *name))(int, char **)
     if (strcmp(name, "tokenize") == 0) return cmd_tokenize;
     if (strcmp(name, "data") == 0) return cmd_data;
     if (strcmp(name, "bench") == 0) return cmd_bench;
+    if (strcmp(name, "eval") == 0) return cmd_eval;
+    if (strcmp(name, "inspect") == 0) return cmd_inspect;
+    if (strcmp(name, "train") == 0) return cmd_train;
     return NULL;
 }
 
