@@ -28,7 +28,8 @@
  *   member_entropy F32 [B, K] -sum_t p_k[t] log p_k[t], nats     (optional; agent features)
  *
  * Entries with map -1 (special tokens other than EOS) carry probability that no union entry gets; q
- * is NOT renormalised for them (so mixed_prob may sum below 1 over the union). Weights must be finite
+ * is NOT renormalised for them (so mixed_prob may sum below 1 over the union); a row whose q is 0
+ * everywhere (all mass on left-out tokens) gets token -1 and mixed_prob 0. Weights must be finite
  * and >= 0 with a positive sum per row (checked on the CPU; on the GPU a bad row yields token -1).
  *
  * Cost: per step the kernel reads each member's logits twice (softmax statistics, then the scatter

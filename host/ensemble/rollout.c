@@ -462,9 +462,10 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
             }
             size_t nb;
             const uint8_t *bytes = rlae_vocab_union_bytes(r->vu, u, &nb);
-            if (!bytes) {
-                s = rlae_fail(RLAE_ERR_RUNTIME, "mix_select returned union id %d of %d", u,
-                              rlae_vocab_union_size(r->vu));
+            if (!bytes) { /* -1: every member put all its mass on tokens outside the union */
+                s = rlae_fail(RLAE_ERR_RUNTIME, "episode %u, token %d: no union entry has any probability (the "
+                              "members' mass is all on special tokens such as unk or pad); check the members' "
+                              "tokenizers", e->episode, at);
                 goto fail;
             }
             void *raw = e->raw;
