@@ -7,9 +7,7 @@
 
 #include "algorithms/baselines.h"
 #include "config/config.h"
-#include "ensemble/member.h"
-#include "ensemble/rollout.h"
-#include "ensemble/vocab_union.h"
+#include "run/ensemble_setup.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,44 +114,20 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
 {
     RLAE_TRY(rlae_config_load(a->config, a->n_overrides, a->overrides, cfg));
     int K = cfg->n_members, B = a->n_prompts;
-    if (K < 1)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: `members` is empty; list at least one model", a->config);
     rlae_weight_policy pol;
     rlae_fixed_weights pctx;
     RLAE_TRY(rlae_policy_from_config(&pol, &pctx, cfg));
 
-    rlae_member m[RLAE_MAX_MEMBERS];
-    memset(m, 0, sizeof m);
-    const rlae_tokenizer *toks[RLAE_MAX_MEMBERS];
-    const char *names[RLAE_MAX_MEMBERS];
-    rlae_vocab_union *vu = NULL;
-    rlae_rollout *ro = NULL;
+    rlae_ensemble ens;
+    RLAE_TRY(rlae_ensemble_open(&ens, cfg, B));
+    const rlae_member *m = ens.members;
     rlae_episode *ep = rlae_calloc((size_t)B, sizeof *ep);
     rlae_rollout_request *req = rlae_calloc((size_t)B, sizeof *req);
     rlae_status s = ep && req ? RLAE_OK : RLAE_ERR_NOMEM;
-    for (int k = 0; k < K && s == RLAE_OK; k++) {
-        s = rlae_member_load(&m[k], &cfg->members[k], B, 0);
-        toks[k] = m[k].tok;
-        names[k] = m[k].name;
-    }
-    if (s == RLAE_OK)
-        s = rlae_vocab_union_build(toks, K, names, &vu);
-    rlae_rollout_options opt = {.span = cfg->ensemble.span,
-                                .max_new_tokens = cfg->ensemble.max_new_tokens,
-                                .temperature = cfg->ensemble.decoding == RLAE_DECODE_GREEDY
-                                                   ? 0.0f
-                                                   : (float)cfg->ensemble.temperature,
-                                .top_k = cfg->ensemble.top_k,
-                                .top_p = (float)cfg->ensemble.top_p,
-                                .seed = (uint64_t)cfg->run.seed,
-                                .stop = (const char *const *)cfg->ensemble.stop.items,
-                                .n_stop = cfg->ensemble.stop.n};
-    if (s == RLAE_OK)
-        s = rlae_rollout_new(m, K, vu, &opt, B, &ro);
     for (int b = 0; b < B && s == RLAE_OK; b++)
         req[b] = (rlae_rollout_request){.system = a->system, .user = a->prompts[b], .episode = (uint32_t)b};
     if (s == RLAE_OK)
-        s = rlae_rollout_run(ro, req, B, &pol, ep);
+        s = rlae_rollout_run(ens.ro, req, B, &pol, ep);
     if (s == RLAE_OK) {
         for (int b = 0; b < B; b++) {
             if (B > 1)
@@ -161,20 +135,20 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
             fwrite(ep[b].text, 1, ep[b].text_len, stdout);
             fputc('\n', stdout);
             if (a->show_weights)
-                show_weights(stdout, &ep[b], m, vu);
+                show_weights(stdout, &ep[b], m, ens.vu);
             for (int k = 0; k < K; k++)
                 if (ep[b].n_unspelled[k])
                     fprintf(stderr, "rlae generate: warning: member '%s' could not spell %d byte(s) of answer %d "
                             "and was fed its unk token there\n", m[k].name, ep[b].n_unspelled[k], b);
         }
         fflush(stdout);
-        const rlae_rollout_timing *t = rlae_rollout_get_timing(ro);
+        const rlae_rollout_timing *t = rlae_rollout_get_timing(ens.ro);
         double step = t->mix + t->bridge + t->policy;
         fprintf(stderr,
                 "rlae generate: %d members, union of %d entries, policy %s; %ld tokens in %ld steps; members' "
                 "prefill %.2f ms, forward %.2f ms; ensemble step %.2f ms (mix %.2f, bridge+stops %.2f, policy "
                 "%.2f) = %.1f%% of the members' forward\n",
-                K, rlae_vocab_union_size(vu), pol.name, t->tokens, t->steps, 1e3 * t->prefill, 1e3 * t->forward,
+                K, rlae_vocab_union_size(ens.vu), pol.name, t->tokens, t->steps, 1e3 * t->prefill, 1e3 * t->forward,
                 1e3 * step, 1e3 * t->mix, 1e3 * t->bridge, 1e3 * t->policy,
                 t->forward > 0 ? 100.0 * step / t->forward : 0.0);
     }
@@ -182,10 +156,7 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
         rlae_episode_free(&ep[b]);
     free(ep);
     free(req);
-    rlae_rollout_free(ro);
-    rlae_vocab_union_free(vu);
-    for (int k = 0; k < K; k++)
-        rlae_member_free(&m[k]);
+    rlae_ensemble_close(&ens);
     return s;
 }
 

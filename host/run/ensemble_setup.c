@@ -1,0 +1,59 @@
+/* Config -> members + union vocabulary + rollout (ensemble_setup.h). */
+#include "run/ensemble_setup.h"
+
+#include <string.h>
+
+rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg)
+{
+    const rlae_ensemble_config *c = &cfg->ensemble;
+    return (rlae_rollout_options){.span = c->span,
+                                  .max_new_tokens = c->max_new_tokens,
+                                  .temperature = c->decoding == RLAE_DECODE_GREEDY ? 0.0f : (float)c->temperature,
+                                  .top_k = c->top_k,
+                                  .top_p = (float)c->top_p,
+                                  .seed = (uint64_t)cfg->run.seed,
+                                  .stop = (const char *const *)c->stop.items,
+                                  .n_stop = c->stop.n};
+}
+
+rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max_batch)
+{
+    memset(e, 0, sizeof *e);
+    int K = cfg->n_members;
+    if (K < 1)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: `members` is empty; list at least one model",
+                         cfg->source && cfg->source[0] ? cfg->source : "config");
+    if (K > RLAE_MAX_MEMBERS)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: %d members (at most %d are supported)", cfg->source, K,
+                         RLAE_MAX_MEMBERS);
+    const rlae_tokenizer *toks[RLAE_MAX_MEMBERS];
+    const char *names[RLAE_MAX_MEMBERS];
+    rlae_status s = RLAE_OK;
+    for (int k = 0; k < K && s == RLAE_OK; k++) {
+        s = rlae_member_load(&e->members[k], &cfg->members[k], max_batch, 0);
+        if (s == RLAE_OK)
+            e->n_members = k + 1;
+        toks[k] = e->members[k].tok;
+        names[k] = e->members[k].name;
+    }
+    if (s == RLAE_OK)
+        s = rlae_vocab_union_build(toks, K, names, &e->vu);
+    rlae_rollout_options opt = rlae_rollout_options_from_config(cfg);
+    if (s == RLAE_OK)
+        s = rlae_rollout_new(e->members, K, e->vu, &opt, max_batch, &e->ro);
+    if (s != RLAE_OK) {
+        rlae_ensemble_close(e);
+        return s;
+    }
+    e->max_batch = max_batch;
+    return RLAE_OK;
+}
+
+void rlae_ensemble_close(rlae_ensemble *e)
+{
+    rlae_rollout_free(e->ro);
+    rlae_vocab_union_free(e->vu);
+    for (int k = 0; k < e->n_members; k++)
+        rlae_member_free(&e->members[k]);
+    memset(e, 0, sizeof *e);
+}

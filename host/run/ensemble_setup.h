@@ -1,0 +1,32 @@
+/* A config's ensemble, ready to run: its members loaded for batches of a given size, their union
+ * vocabulary, and a rollout with the config's decoding settings (ensemble.*, run.seed). Shared by
+ * `rlae generate CONFIG`, `rlae eval` and the trainer, so a config means the same ensemble
+ * everywhere. The weight policy is not part of it: callers pass one per rollout run. */
+#ifndef RLAE_RUN_ENSEMBLE_SETUP_H
+#define RLAE_RUN_ENSEMBLE_SETUP_H
+
+#include "config/config.h"
+#include "core/status.h"
+#include "ensemble/member.h"
+#include "ensemble/rollout.h"
+#include "ensemble/vocab_union.h"
+
+typedef struct {
+    int n_members;
+    int max_batch;
+    rlae_member members[RLAE_MAX_MEMBERS];
+    rlae_vocab_union *vu;
+    rlae_rollout *ro;
+} rlae_ensemble;
+
+/* The rollout options cfg describes (greedy means temperature 0); the stop list points into cfg. */
+rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg);
+
+/* Loads cfg's members for batches of up to max_batch sequences (each at its model's full context),
+ * builds the union and the rollout (which copies what it keeps of cfg).
+ * No members: RLAE_ERR_INPUT saying to list some; a member that fails to load is named. On failure
+ * *e holds nothing to free. */
+rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max_batch);
+void rlae_ensemble_close(rlae_ensemble *e);
+
+#endif
