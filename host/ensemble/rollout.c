@@ -262,10 +262,10 @@ static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int
     return s;
 }
 
-/* Span boundary: statistics of every member's next-token distribution, the features of the last
- * span, the policy's weights (validated and normalised), recorded into each episode. */
-static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weight_policy *pol, rlae_episode *ep,
-                                 int max_new)
+/* What a policy sees for the n_active rows of r->active (rlae_span_state): statistics of every
+ * member's next-token distribution, the last span's features, the hidden states. */
+static rlae_status span_state(rlae_rollout *r, int n_active, int t, const rlae_episode *ep, int max_new,
+                              const float **hid, int *hdim, rlae_span_state *st)
 {
     int K = r->K;
     for (int k = 0; k < K; k++) {
@@ -285,8 +285,6 @@ static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weig
             r->f_agree[i * K + k] = cnt ? (float)r->acc_agree[b * K + k] / (float)cnt : 0.0f;
         }
     }
-    const float *hid[RLAE_MIX_MAX_MEMBERS];
-    int hdim[RLAE_MIX_MAX_MEMBERS];
     for (int k = 0; k < K; k++) {
         hid[k] = r->hidden[k];
         hdim[k] = r->m[k].w.cfg.dim;
@@ -298,10 +296,23 @@ static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weig
         r->span_idx[i] = ep[b].n_spans;
         r->generated[i] = t;
     }
-    rlae_span_state st = {.n = n_active, .n_members = K, .seq = r->seq_ids, .episode = r->ep_ids,
-                          .span_index = r->span_idx, .generated = r->generated, .max_new_tokens = max_new,
-                          .hidden = hid, .hidden_dim = hdim, .entropy = r->f_ent, .top1 = r->f_top1,
-                          .span_logprob = r->f_lp, .span_agree = r->f_agree};
+    *st = (rlae_span_state){.n = n_active, .n_members = K, .seq = r->seq_ids, .episode = r->ep_ids,
+                            .span_index = r->span_idx, .generated = r->generated, .max_new_tokens = max_new,
+                            .hidden = hid, .hidden_dim = hdim, .entropy = r->f_ent, .top1 = r->f_top1,
+                            .span_logprob = r->f_lp, .span_agree = r->f_agree};
+    return RLAE_OK;
+}
+
+/* Span boundary: the policy's weights for the running rows (validated and normalised), recorded
+ * into each episode with the features it saw. */
+static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weight_policy *pol, rlae_episode *ep,
+                                 int max_new)
+{
+    int K = r->K;
+    const float *hid[RLAE_MIX_MAX_MEMBERS];
+    int hdim[RLAE_MIX_MAX_MEMBERS];
+    rlae_span_state st;
+    RLAE_TRY(span_state(r, n_active, t, ep, max_new, hid, hdim, &st));
     RLAE_TRY(pol->decide(pol, &st, r->w_row));
     for (int i = 0; i < n_active; i++) {
         int b = r->active[i];
@@ -355,6 +366,49 @@ static long find_stop(const rlae_rollout *r, const char *raw, size_t len, size_t
             }
     }
     return best;
+}
+
+/* For sequences truncated by max_new_tokens: feed the last chosen token (where every member's
+ * context still has room) and show the policy the state after it, so a critic can bootstrap V(s_T).
+ * Sequences cut by a full context cannot be fed and are not shown. */
+static rlae_status final_states(rlae_rollout *r, int B, rlae_weight_policy *pol, rlae_episode *ep, int max_new)
+{
+    int K = r->K, n = 0;
+    size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0};
+    for (int b = 0; b < B; b++) {
+        rlae_episode *e = &ep[b];
+        if (e->end != RLAE_END_MAX_TOKENS || e->n_tokens == 0)
+            continue;
+        int u = e->tokens[e->n_tokens - 1], cnt[RLAE_MIX_MAX_MEMBERS], fits = 1, unspelled;
+        const int32_t *ids[RLAE_MIX_MAX_MEMBERS];
+        for (int k = 0; k < K; k++) {
+            RLAE_TRY(rlae_vocab_union_member_tokens(r->vu, k, u, &ids[k], &cnt[k], &unspelled));
+            fits &= cnt[k] > 0 && rlae_kv_cache_len(&r->m[k].cache, b) + cnt[k] <= r->m[k].cache.capacity;
+        }
+        if (!fits)
+            continue;
+        for (int k = 0; k < K; k++) {
+            void *f = r->feed[k];
+            RLAE_TRY(grow(&f, &r->feed_cap[k], feed_n[k] + (size_t)cnt[k], sizeof(int32_t)));
+            r->feed[k] = f;
+            memcpy(r->feed[k] + feed_n[k], ids[k], (size_t)cnt[k] * sizeof(int32_t));
+            feed_n[k] += (size_t)cnt[k];
+            r->n_new[k][n] = cnt[k];
+        }
+        r->active[n] = b;
+        r->slots[n] = b;
+        n++;
+    }
+    if (n == 0)
+        return RLAE_OK;
+    for (int k = 0; k < K; k++)
+        RLAE_TRY(rlae_forward(&r->m[k].model, &r->m[k].cache, n, r->slots, r->n_new[k], r->feed[k], r->logits[k],
+                              r->hidden[k]));
+    const float *hid[RLAE_MIX_MAX_MEMBERS];
+    int hdim[RLAE_MIX_MAX_MEMBERS];
+    rlae_span_state st;
+    RLAE_TRY(span_state(r, n, max_new, ep, max_new, hid, hdim, &st));
+    return pol->on_truncated(pol, &st);
 }
 
 rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_weight_policy *pol,
@@ -527,6 +581,9 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
                 goto fail;
         r->timing.forward += rlae_timer_elapsed(&tm);
     }
+
+    if (pol->on_truncated && (s = final_states(r, B, pol, ep, max_new)) != RLAE_OK)
+        goto fail;
 
     /* the answers' text */
     for (int b = 0; b < B; b++) {

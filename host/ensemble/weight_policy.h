@@ -45,6 +45,10 @@ struct rlae_weight_policy {
     /* Writes weights[n, K] (each row >= 0 with a positive sum; the mixer normalises). */
     rlae_status (*decide)(rlae_weight_policy *p, const rlae_span_state *st, float *weights);
     void (*free_ctx)(void *ctx); /* may be NULL */
+    /* Optional (NULL: skipped): called once at the end of a rollout with the state after the last
+     * token of the sequences that max_new_tokens truncated (the rollout feeds that token first), so
+     * a critic can bootstrap V(s_T). Sequences cut by a full member context are not included. */
+    rlae_status (*on_truncated)(rlae_weight_policy *p, const rlae_span_state *st);
     int mix_member_topk;         /* > 0: UniTE top-k union */
     int mix_gate_member;         /* >= 0: GaC gated mode */
     float mix_gate_threshold;

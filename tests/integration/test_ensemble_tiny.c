@@ -194,6 +194,18 @@ static rlae_status count_decide(rlae_weight_policy *p, const rlae_span_state *st
     return RLAE_OK;
 }
 
+static int truncated_seen;
+static rlae_status count_truncated(rlae_weight_policy *p, const rlae_span_state *st)
+{
+    (void)p;
+    for (int i = 0; i < st->n; i++) {
+        CHECK_EQ_INT(st->generated[i], st->max_new_tokens);
+        CHECK(st->top1[i * K] > 0 && st->top1[i * K] <= 1);
+        truncated_seen++;
+    }
+    return RLAE_OK;
+}
+
 int main(void)
 {
     load_members(4);
@@ -345,12 +357,14 @@ int main(void)
         CHECK(rlae_policy_single(&pol, &ctx, K, 2) == RLAE_ERR_INPUT);
 
         int calls = 0;
-        rlae_weight_policy counting = {.name = "count", .ctx = &calls, .decide = count_decide, .mix_gate_member = -1};
+        rlae_weight_policy counting = {.name = "count", .ctx = &calls, .decide = count_decide,
+                                       .on_truncated = count_truncated, .mix_gate_member = -1};
         rlae_rollout *r = make_rollout(5, 23, 0, 4, NULL);
         rlae_episode ep[4];
         if (r && run(r, prompts, 4, &counting, ep)) {
-            int want = 0;
+            int want = 0, truncated = 0;
             for (int b = 0; b < 4; b++) {
+                truncated += ep[b].end == RLAE_END_MAX_TOKENS;
                 CHECK_EQ_INT(ep[b].n_spans, (ep[b].n_tokens + 4) / 5);
                 want += ep[b].n_spans;
                 for (int s = 0; s < ep[b].n_spans; s++)
@@ -358,6 +372,8 @@ int main(void)
                 rlae_episode_free(&ep[b]);
             }
             CHECK_EQ_INT(calls, want);
+            CHECK(truncated > 0);
+            CHECK_EQ_INT(truncated_seen, truncated); /* the final state of every truncated answer */
         }
         rlae_rollout_free(r);
     }
