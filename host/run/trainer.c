@@ -1,0 +1,385 @@
+/* The training loop (trainer.h): rollouts with the agent -> rewards -> span batch -> PPO / MAPPO
+ * update -> periodic deterministic evaluation -> atomic checkpoints; resume and clean stops. */
+#include "run/trainer.h"
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "run/agent_policy.h"
+#include "run/ensemble_setup.h"
+#include "run/task_data.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CKPT_MAGIC "RLAECKPT"
+#define CKPT_VERSION 1u
+/* rng "span" words of the trainer's own draws (the rollout and the agent use real span indices) */
+#define RNG_ITEMS 0xFFFFFFFEu
+
+static volatile sig_atomic_t stop_requested;
+
+void rlae_train_request_stop(void) { stop_requested = 1; }
+
+char *rlae_train_checkpoint_path(const char *run_dir) { return rlae_path_join(run_dir, "checkpoint.bin"); }
+
+static rlae_status write_checkpoint(const char *path, const rlae_agent *agent, int next_iteration)
+{
+    rlae_atomic_file af;
+    RLAE_TRY(rlae_atomic_open(&af, path));
+    uint32_t head[2] = {CKPT_VERSION, (uint32_t)next_iteration};
+    rlae_status s = RLAE_OK;
+    if (fwrite(CKPT_MAGIC, 1, 8, af.f) != 8 || fwrite(head, sizeof head, 1, af.f) != 1)
+        s = rlae_fail(RLAE_ERR_IO, "%s: cannot write the checkpoint header", path);
+    if (s == RLAE_OK)
+        s = rlae_agent_save(agent, af.f, path);
+    if (s != RLAE_OK) {
+        rlae_atomic_abort(&af);
+        return s;
+    }
+    return rlae_atomic_commit(&af);
+}
+
+static rlae_status read_checkpoint(const char *path, const rlae_agent_spec *spec, rlae_agent **agent,
+                                   int *next_iteration)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: no checkpoint to resume from; start the run without --resume",
+                         path);
+    char magic[8];
+    uint32_t head[2];
+    rlae_status s = RLAE_OK;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0 || fread(head, sizeof head, 1, f) != 1)
+        s = rlae_fail(RLAE_ERR_INPUT, "%s: not an rlae checkpoint (bad header)", path);
+    else if (head[0] != CKPT_VERSION)
+        s = rlae_fail(RLAE_ERR_INPUT, "%s: checkpoint version %u; this rlae reads version %u", path, head[0],
+                      CKPT_VERSION);
+    if (s == RLAE_OK)
+        s = rlae_agent_load(f, path, spec, agent);
+    fclose(f);
+    *next_iteration = (int)head[1];
+    return s;
+}
+
+/* The agent's shape for this config and these members. */
+static rlae_agent_spec agent_spec(const rlae_config *cfg, const rlae_ensemble *e)
+{
+    rlae_agent_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.algo = cfg->algorithm.name;
+    spec.n_members = e->n_members;
+    for (int k = 0; k < e->n_members; k++)
+        spec.hidden_dim[k] = e->members[k].w.cfg.dim;
+    spec.max_spans = (cfg->ensemble.max_new_tokens + cfg->ensemble.span - 1) / cfg->ensemble.span + 1;
+    spec.net = cfg->agent;
+    spec.share_params = cfg->algorithm.share_params;
+    spec.value_norm = cfg->algorithm.value_norm;
+    spec.seed = (uint64_t)cfg->run.seed;
+    return spec;
+}
+
+/* Buffers for one iteration's span steps. */
+typedef struct {
+    int cap_steps, n_steps, n_episodes;
+    int *offset;
+    float *obs, *action, *logp, *value, *reward, *bootstrap;
+    unsigned char *terminated;
+} span_buffer;
+
+static void span_buffer_free(span_buffer *b)
+{
+    free(b->offset);
+    free(b->obs);
+    free(b->action);
+    free(b->logp);
+    free(b->value);
+    free(b->reward);
+    free(b->bootstrap);
+    free(b->terminated);
+    memset(b, 0, sizeof *b);
+}
+
+static rlae_status span_buffer_init(span_buffer *b, int episodes, int max_spans, int obs_dim, int K, int logp_w)
+{
+    memset(b, 0, sizeof *b);
+    size_t S = (size_t)episodes * (size_t)max_spans;
+    b->cap_steps = (int)S;
+    b->offset = rlae_calloc((size_t)episodes + 1, sizeof(int));
+    b->obs = rlae_malloc(S * (size_t)obs_dim * sizeof(float));
+    b->action = rlae_malloc(S * (size_t)K * sizeof(float));
+    b->logp = rlae_malloc(S * (size_t)logp_w * sizeof(float));
+    b->value = rlae_malloc(S * sizeof(float));
+    b->reward = rlae_malloc(S * sizeof(float));
+    b->bootstrap = rlae_calloc((size_t)episodes, sizeof(float));
+    b->terminated = rlae_calloc((size_t)episodes, 1);
+    if (!b->offset || !b->obs || !b->action || !b->logp || !b->value || !b->reward || !b->bootstrap ||
+        !b->terminated) {
+        span_buffer_free(b);
+        return RLAE_ERR_NOMEM;
+    }
+    return RLAE_OK;
+}
+
+/* Runs one batch of episodes with `pol` (an agent policy) and appends their steps to buf (when buf
+ * is not NULL). Returns rewards and correctness per episode. */
+static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rlae_task_data *td,
+                             const size_t *items, const uint32_t *episode_ids, int n, rlae_agent_policy *pol,
+                             span_buffer *buf, double *reward, int *correct, double *tokens, double *weight_sum)
+{
+    rlae_rollout_request req[n];
+    char *prompts[n];
+    rlae_episode ep[n];
+    memset(prompts, 0, sizeof prompts);
+    rlae_status s = RLAE_OK;
+    for (int i = 0; i < n && s == RLAE_OK; i++) {
+        s = rlae_task_data_prompt(td, items[i], &prompts[i]);
+        req[i] = (rlae_rollout_request){.system = NULL, .user = prompts[i], .episode = episode_ids[i]};
+    }
+    rlae_agent_policy_reset(pol);
+    if (s == RLAE_OK)
+        s = rlae_rollout_run(e->ro, req, n, &pol->base, ep);
+    for (int i = 0; i < n; i++)
+        free(prompts[i]);
+    if (s != RLAE_OK)
+        return s;
+    int K = e->n_members, D = pol->obs_dim, L = pol->logp_width;
+    for (int i = 0; i < n && s == RLAE_OK; i++) {
+        const rlae_episode *x = &ep[i];
+        env_score sc = env_score_text(td->task, x->text, &td->items.v[items[i]]);
+        reward[i] = sc.reward - cfg->algorithm.length_penalty * x->n_tokens;
+        correct[i] = sc.correct;
+        *tokens += x->n_tokens;
+        for (int t = 0; t < x->n_spans; t++)
+            for (int k = 0; k < K; k++)
+                weight_sum[k] += x->span_weights[t * K + k] / x->n_spans;
+        if (!buf)
+            continue;
+        int steps = pol->n_steps[i];
+        if (steps != x->n_spans || steps < 1) {
+            s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: episode %u has %d spans but the agent recorded %d decisions",
+                          x->episode, x->n_spans, steps);
+            break;
+        }
+        int e_idx = buf->n_episodes, at = buf->n_steps;
+        if (at + steps > buf->cap_steps) {
+            s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: span buffer full (%d steps)", buf->cap_steps);
+            break;
+        }
+        size_t src = (size_t)i * pol->max_spans;
+        memcpy(buf->obs + (size_t)at * D, pol->obs + src * D, sizeof(float) * (size_t)steps * D);
+        memcpy(buf->action + (size_t)at * K, pol->action + src * K, sizeof(float) * (size_t)steps * K);
+        memcpy(buf->logp + (size_t)at * L, pol->logp + src * L, sizeof(float) * (size_t)steps * L);
+        memcpy(buf->value + at, pol->value + src, sizeof(float) * (size_t)steps);
+        for (int t = 0; t < steps; t++)
+            buf->reward[at + t] = 0;
+        buf->reward[at + steps - 1] = (float)reward[i];
+        buf->terminated[e_idx] = (unsigned char)x->terminated;
+        /* truncated by max_new_tokens: V of the state after the last token; by a full member context
+         * (which cannot take that token): V at the last decision, the closest state we have */
+        buf->bootstrap[e_idx] = pol->has_bootstrap[i] ? pol->bootstrap[i] : pol->value[src + steps - 1];
+        buf->n_steps = at + steps;
+        buf->n_episodes = e_idx + 1;
+        buf->offset[buf->n_episodes] = buf->n_steps;
+    }
+    for (int i = 0; i < n; i++)
+        rlae_episode_free(&ep[i]);
+    return s;
+}
+
+/* Deterministic-weights accuracy on the evaluation items. */
+static rlae_status evaluate(rlae_ensemble *e, const rlae_config *cfg, const rlae_task_data *td,
+                            rlae_agent_policy *pol, double *accuracy, double *reward)
+{
+    size_t n = td->items.n;
+    int B = e->max_batch;
+    double sum_r = 0, sum_c = 0, toks = 0, wsum[8] = {0};
+    for (size_t at = 0; at < n; at += (size_t)B) {
+        int m = (int)(n - at < (size_t)B ? n - at : (size_t)B);
+        size_t items[m];
+        uint32_t ids[m];
+        double r[m];
+        int c[m];
+        for (int i = 0; i < m; i++) {
+            items[i] = at + (size_t)i;
+            ids[i] = (uint32_t)(at + (size_t)i);
+        }
+        RLAE_TRY(run_batch(e, cfg, td, items, ids, m, pol, NULL, r, c, &toks, wsum));
+        for (int i = 0; i < m; i++) {
+            sum_r += r[i];
+            sum_c += c[i];
+        }
+    }
+    *accuracy = sum_c / (double)n;
+    *reward = sum_r / (double)n;
+    return RLAE_OK;
+}
+
+typedef struct {
+    rlae_ensemble ens;
+    rlae_task_data train, eval;
+    rlae_agent *agent;
+    rlae_agent_policy act, greedy;
+    span_buffer buf;
+    char *ckpt;
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    span_buffer_free(&t->buf);
+    rlae_agent_policy_free(&t->act);
+    rlae_agent_policy_free(&t->greedy);
+    rlae_agent_free(t->agent);
+    rlae_task_data_free(&t->train);
+    rlae_task_data_free(&t->eval);
+    rlae_ensemble_close(&t->ens);
+    free(t->ckpt);
+}
+
+static rlae_status write_resolved_config(const rlae_config *cfg, const char *dir)
+{
+    char *path = rlae_path_join(dir, "config.yaml");
+    if (!path)
+        return RLAE_ERR_NOMEM;
+    rlae_atomic_file af;
+    rlae_status s = rlae_atomic_open(&af, path);
+    if (s == RLAE_OK) {
+        s = rlae_config_write_yaml(cfg, af.f);
+        if (s == RLAE_OK)
+            s = rlae_atomic_commit(&af);
+        else
+            rlae_atomic_abort(&af);
+    }
+    free(path);
+    return s;
+}
+
+rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rlae_train_iteration *last)
+{
+    stop_requested = 0;
+    if (cfg->ensemble.policy != RLAE_POLICY_AGENT)
+        return rlae_fail(RLAE_ERR_INPUT, "ensemble.policy is %s: training needs policy agent (the baselines "
+                         "learn nothing; compare them with rlae eval)",
+                         rlae_config_enum_name("ensemble.policy", (int)cfg->ensemble.policy));
+    trainer t;
+    memset(&t, 0, sizeof t);
+    FILE *out = opt->progress;
+    const char *dir = cfg->run.out_dir;
+    rlae_status s = rlae_mkdir_p(dir);
+    if (s == RLAE_OK && !(t.ckpt = rlae_train_checkpoint_path(dir)))
+        s = RLAE_ERR_NOMEM;
+    if (s == RLAE_OK && !opt->resume && rlae_path_exists(t.ckpt))
+        s = rlae_fail(RLAE_ERR_INPUT, "%s already holds a run (checkpoint.bin); resume it with --resume %s or "
+                      "choose another run.out_dir", dir, dir);
+    if (s == RLAE_OK && !opt->resume)
+        s = write_resolved_config(cfg, dir);
+    int B = cfg->ensemble.batch_size, E = cfg->train.episodes_per_iter;
+    if (s == RLAE_OK)
+        s = rlae_ensemble_open(&t.ens, cfg, B);
+    if (s == RLAE_OK)
+        s = rlae_task_data_load(cfg, "train", 0, &t.train);
+    if (s == RLAE_OK)
+        s = rlae_task_data_load(cfg, "eval", (size_t)cfg->train.eval_limit, &t.eval);
+    rlae_agent_spec spec = agent_spec(cfg, &t.ens);
+    int start = 0;
+    if (s == RLAE_OK)
+        s = opt->resume ? read_checkpoint(t.ckpt, &spec, &t.agent, &start) : rlae_agent_new(&spec, &t.agent);
+    int K = t.ens.n_members, spans = spec.max_spans - 1;
+    if (s == RLAE_OK)
+        s = rlae_agent_policy_init(&t.act, t.agent, K, B, spans, 0);
+    if (s == RLAE_OK)
+        s = rlae_agent_policy_init(&t.greedy, t.agent, K, B, spans, 1);
+    if (s == RLAE_OK)
+        s = span_buffer_init(&t.buf, E, spans, t.act.obs_dim, K, t.act.logp_width);
+    if (s == RLAE_OK && out) {
+        fprintf(out, "train: %s, %d members, union %d, task %s (%zu train / %zu eval items), agent %s with %zu "
+                "parameters, %s iteration %d of %d\n", dir, K, rlae_vocab_union_size(t.ens.vu), t.train.task->name,
+                t.train.items.n, t.eval.items.n, rlae_config_enum_name("algorithm.name", (int)cfg->algorithm.name),
+                rlae_agent_n_params(t.agent), opt->resume ? "resuming at" : "starting at", start + 1,
+                cfg->train.iterations);
+        fflush(out);
+    }
+    int iters = cfg->train.iterations;
+    double *reward = rlae_malloc(sizeof(double) * (size_t)E);
+    int *correct = rlae_malloc(sizeof(int) * (size_t)E);
+    size_t *items = rlae_malloc(sizeof(size_t) * (size_t)E);
+    uint32_t *ids = rlae_malloc(sizeof(uint32_t) * (size_t)E);
+    if (s == RLAE_OK && (!reward || !correct || !items || !ids))
+        s = RLAE_ERR_NOMEM;
+    for (int it = start; it < iters && s == RLAE_OK; it++) {
+        rlae_timer tm;
+        rlae_timer_start(&tm);
+        for (int j = 0; j < E; j++) {
+            rlae_rng rng;
+            rlae_rng_init(&rng, (uint64_t)cfg->run.seed, (uint32_t)it, RNG_ITEMS, (uint32_t)j);
+            items[j] = rlae_rng_below(&rng, (uint32_t)t.train.items.n);
+            ids[j] = (uint32_t)((uint64_t)it * (uint64_t)E + (uint64_t)j);
+        }
+        t.buf.n_steps = t.buf.n_episodes = 0;
+        double toks = 0, wsum[8] = {0};
+        for (int at = 0; at < E && s == RLAE_OK; at += B) {
+            int m = E - at < B ? E - at : B;
+            s = run_batch(&t.ens, cfg, &t.train, items + at, ids + at, m, &t.act, &t.buf, reward + at, correct + at,
+                          &toks, wsum);
+        }
+        rlae_span_batch sb = {.n_episodes = t.buf.n_episodes, .offset = t.buf.offset, .obs = t.buf.obs,
+                              .action = t.buf.action, .logp = t.buf.logp, .value = t.buf.value,
+                              .reward = t.buf.reward, .terminated = t.buf.terminated, .bootstrap = t.buf.bootstrap};
+        rlae_train_iteration row;
+        memset(&row, 0, sizeof row);
+        if (s == RLAE_OK)
+            s = rlae_agent_update(t.agent, &cfg->algorithm, &sb, it, iters, &row.update);
+        if (s != RLAE_OK)
+            break;
+        row.iteration = it + 1;
+        for (int j = 0; j < E; j++) {
+            row.reward += reward[j] / E;
+            row.accuracy += (double)correct[j] / E;
+        }
+        row.mean_tokens = toks / E;
+        for (int k = 0; k < K; k++)
+            row.mean_weight[k] = wsum[k] / E;
+        row.seconds = rlae_timer_elapsed(&tm);
+        if (out) {
+            fprintf(out, "iter %d/%d reward %.3f acc %.3f len %.1f w=[", it + 1, iters, row.reward, row.accuracy,
+                    row.mean_tokens);
+            for (int k = 0; k < K; k++)
+                fprintf(out, "%s%.3f", k ? " " : "", row.mean_weight[k]);
+            fprintf(out, "] loss %.4f pg %.4f v %.4f ent %.3f kl %.4f clipfrac %.3f ev %.3f gnorm %.3f lr %.2e "
+                    "%.1fs\n", row.update.loss, row.update.pg_loss, row.update.v_loss, row.update.entropy,
+                    row.update.approx_kl, row.update.clipfrac, row.update.explained_variance, row.update.grad_norm,
+                    row.update.lr, row.seconds);
+            fflush(out);
+        }
+        if (last)
+            *last = row;
+        int final = it + 1 == iters, stop = stop_requested;
+        int ev = cfg->train.eval_every;
+        if (final || (ev > 0 && (it + 1) % ev == 0)) {
+            double acc, rew;
+            s = evaluate(&t.ens, cfg, &t.eval, &t.greedy, &acc, &rew);
+            if (s == RLAE_OK && out) {
+                fprintf(out, "eval iter %d: %s/%s accuracy %.3f reward %.3f (n %zu, deterministic weights)\n", it + 1,
+                        t.eval.task->name, t.eval.split, acc, rew, t.eval.items.n);
+                fflush(out);
+            }
+        }
+        int ce = cfg->train.checkpoint_every;
+        if (s == RLAE_OK && (final || stop || (ce > 0 && (it + 1) % ce == 0)))
+            s = write_checkpoint(t.ckpt, t.agent, it + 1);
+        if (s == RLAE_OK && stop && !final) {
+            if (out)
+                fprintf(out, "train: stopped after iteration %d; checkpoint written; continue with --resume\n", it + 1);
+            s = rlae_fail(RLAE_ERR_INTERRUPTED, "training stopped after iteration %d (checkpoint %s)", it + 1, t.ckpt);
+        }
+    }
+    free(reward);
+    free(correct);
+    free(items);
+    free(ids);
+    trainer_free(&t);
+    return s;
+}
