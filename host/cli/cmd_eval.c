@@ -1,0 +1,238 @@
+/* `rlae eval CONFIG [--method M]... [--tasks a,b] [--limit N] [--split S] [key=value ...]`: every method
+ * on every task through host/run/evaluate.h, printed as a table (methods x tasks + the average over
+ * tasks; accuracy +- the 95% interval's half-width, n) and written as CSV to <run.out_dir>/eval.csv
+ * atomically. Methods are the baseline weight policies (algorithms/baselines.h) named on the command
+ * line; without --method, ensemble.policy of CONFIG. */
+#include "cli.h"
+
+#include "algorithms/baselines.h"
+#include "config/config.h"
+#include "core/fs.h"
+#include "envs/env.h"
+#include "run/ensemble_setup.h"
+#include "run/evaluate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_METHODS = 16, MAX_TASKS = 16, MAX_OVERRIDES = 256 };
+
+typedef struct {
+    const char *config, *split;
+    const char *methods[MAX_METHODS];
+    int n_methods;
+    const char *tasks; /* comma-separated; NULL: task.name */
+    long limit;        /* -1: task.limit */
+    char *overrides[MAX_OVERRIDES];
+    int n_overrides;
+} eval_args;
+
+static int parse(int argc, char **argv, eval_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->limit = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (o[0] == '-') {
+            int known = !strcmp(o, "--method") || !strcmp(o, "--tasks") || !strcmp(o, "--limit") ||
+                        !strcmp(o, "--split");
+            if (!known)
+                return cli_usage_error("eval", "unknown option '%s' (options: --method, --tasks, --limit, --split; "
+                                       "settings are key=value overrides)", o);
+            if (i + 1 >= argc)
+                return cli_usage_error("eval", "option %s needs a value", o);
+            const char *v = argv[++i];
+            if (!strcmp(o, "--method")) {
+                if (a->n_methods == MAX_METHODS)
+                    return cli_usage_error("eval", "more than %d --method options", MAX_METHODS);
+                a->methods[a->n_methods++] = v;
+            } else if (!strcmp(o, "--tasks")) {
+                a->tasks = v;
+            } else if (!strcmp(o, "--split")) {
+                a->split = v;
+            } else {
+                char *end;
+                a->limit = strtol(v, &end, 10);
+                if (*end || end == v || a->limit < 0)
+                    return cli_usage_error("eval", "--limit needs a count >= 0 (0 = all items), not '%s'", v);
+            }
+        } else if (!a->config) {
+            a->config = o;
+        } else if (strchr(o, '=')) {
+            if (a->n_overrides == MAX_OVERRIDES)
+                return cli_usage_error("eval", "too many overrides (at most %d)", MAX_OVERRIDES);
+            a->overrides[a->n_overrides++] = argv[i];
+        } else {
+            return cli_usage_error("eval", "unexpected argument '%s': overrides are key.sub=value", o);
+        }
+    }
+    if (!a->config)
+        return cli_usage_error("eval", "missing CONFIG");
+    return 0;
+}
+
+/* The weight policy a --method names, resolved by the same code as ensemble.policy (a shallow copy of
+ * cfg with the policy, and for single:NAME the member, replaced). */
+static rlae_status method_policy(const rlae_config *cfg, const char *method, rlae_weight_policy *p,
+                                 rlae_fixed_weights *ctx)
+{
+    static const struct {
+        const char *name;
+        rlae_policy policy;
+    } names[] = {{"single", RLAE_POLICY_SINGLE}, {"uniform", RLAE_POLICY_UNIFORM}, {"score", RLAE_POLICY_SCORE},
+                 {"topk", RLAE_POLICY_TOPK},     {"gated", RLAE_POLICY_GATED}};
+    if (!strncmp(method, "agent:", 6) || !strcmp(method, "agent"))
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "method '%s' is not available yet: needs a trained agent (rlae train)",
+                         method);
+    rlae_config c = *cfg;
+    const char *colon = strchr(method, ':');
+    size_t len = colon ? (size_t)(colon - method) : strlen(method);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) != len || strncmp(method, names[i].name, len))
+            continue;
+        if (colon && names[i].policy != RLAE_POLICY_SINGLE)
+            break;
+        c.ensemble.policy = names[i].policy;
+        if (colon)
+            c.ensemble.single_member = (char *)(colon + 1);
+        return rlae_policy_from_config(p, ctx, &c);
+    }
+    return rlae_fail(RLAE_ERR_INPUT, "unknown method '%s'; use single:NAME (a member's name), uniform, score, topk, "
+                     "gated or agent:CHECKPOINT", method);
+}
+
+/* Splits --tasks (or task.name) into registered tasks. */
+static rlae_status find_tasks(const eval_args *a, const rlae_config *cfg, const env_task **tasks, int *n)
+{
+    const char *list = a->tasks ? a->tasks : rlae_config_enum_name("task.name", (int)cfg->task.name);
+    *n = 0;
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+        const env_task *t = env_task_find(name);
+        if (!t) {
+            char known[512] = "";
+            for (int i = 0; env_task_at(i); i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                         env_task_at(i)->name);
+            return rlae_fail(RLAE_ERR_INPUT, "unknown task '%s' in --tasks; tasks are: %s", name, known);
+        }
+        if (*n == MAX_TASKS)
+            return rlae_fail(RLAE_ERR_INPUT, "more than %d tasks in --tasks", MAX_TASKS);
+        tasks[(*n)++] = t;
+        p += len + (p[len] == ',');
+    }
+    if (*n == 0)
+        return rlae_fail(RLAE_ERR_INPUT, "--tasks is empty; name tasks such as --tasks arc_easy,piqa");
+    return RLAE_OK;
+}
+
+/* The table on stdout and the same rows as CSV (one per method x task, then each method's average). */
+static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_task *const *tasks, int nt,
+                          const rlae_eval_result *r)
+{
+    int nm = a->n_methods;
+    printf("%-24s", "method");
+    for (int t = 0; t < nt; t++)
+        printf("  %-24s", tasks[t]->name);
+    printf("  %s\n", "average");
+    char *csv = NULL;
+    size_t csv_len = 0;
+    FILE *f = open_memstream(&csv, &csv_len);
+    if (!f)
+        return rlae_fail(RLAE_ERR_NOMEM, "eval: cannot buffer the CSV");
+    fprintf(f, "task,method,split,scoring,n,accuracy,ci_low,ci_high,f1\n");
+    for (int m = 0; m < nm; m++) {
+        printf("%-24s", a->methods[m]);
+        double sum = 0;
+        size_t n = 0;
+        for (int t = 0; t < nt; t++) {
+            const rlae_eval_result *x = &r[m * nt + t];
+            char cell[64];
+            snprintf(cell, sizeof cell, "%.3f +- %.3f (n=%zu)", x->accuracy, (x->ci_high - x->ci_low) / 2, x->n);
+            printf("  %-24s", cell);
+            sum += x->accuracy;
+            n += x->n;
+            fprintf(f, "%s,%s,%s,%s,%zu,%.6f,%.6f,%.6f,", x->task, x->method, x->split, x->scoring, x->n, x->accuracy,
+                    x->ci_low, x->ci_high);
+            if (x->has_f1)
+                fprintf(f, "%.6f", x->f1);
+            fputc('\n', f);
+        }
+        printf("  %.3f (n=%zu)\n", sum / nt, n);
+        fprintf(f, "average,%s,,,%zu,%.6f,,,\n", a->methods[m], n, sum / nt);
+    }
+    for (int m = 0; m < nm; m++)
+        for (int t = 0; t < nt; t++)
+            if (r[m * nt + t].has_f1)
+                printf("%s on %s: F1 %.3f\n", a->methods[m], tasks[t]->name, r[m * nt + t].f1);
+    fflush(stdout);
+    if (fclose(f) != 0) {
+        free(csv);
+        return rlae_fail(RLAE_ERR_NOMEM, "eval: cannot buffer the CSV");
+    }
+    char *path = rlae_path_join(cfg->run.out_dir, "eval.csv");
+    rlae_status s = path ? rlae_mkdir_p(cfg->run.out_dir) : RLAE_ERR_NOMEM;
+    if (s == RLAE_OK)
+        s = rlae_write_file_atomic(path, csv, csv_len);
+    if (s == RLAE_OK)
+        fprintf(stderr, "rlae eval: wrote %s\n", path);
+    free(path);
+    free(csv);
+    return s;
+}
+
+static rlae_status run(eval_args *a, rlae_config *cfg)
+{
+    RLAE_TRY(rlae_config_load(a->config, a->n_overrides, a->overrides, cfg));
+    if (a->n_methods == 0)
+        a->methods[a->n_methods++] = rlae_config_enum_name("ensemble.policy", (int)cfg->ensemble.policy);
+    const env_task *tasks[MAX_TASKS];
+    int nt;
+    RLAE_TRY(find_tasks(a, cfg, tasks, &nt));
+    rlae_weight_policy pol[MAX_METHODS];
+    rlae_fixed_weights pctx[MAX_METHODS];
+    for (int m = 0; m < a->n_methods; m++)
+        RLAE_TRY(method_policy(cfg, a->methods[m], &pol[m], &pctx[m]));
+    rlae_eval_options opt = rlae_eval_options_from_config(cfg);
+    if (a->limit >= 0)
+        opt.limit = (size_t)a->limit;
+    if (a->split)
+        opt.split = a->split;
+
+    rlae_eval_result *r = rlae_calloc((size_t)(a->n_methods * nt), sizeof *r);
+    if (!r)
+        return RLAE_ERR_NOMEM;
+    rlae_ensemble ens;
+    rlae_status s = rlae_ensemble_open(&ens, cfg, cfg->ensemble.batch_size);
+    for (int m = 0; m < a->n_methods && s == RLAE_OK; m++)
+        for (int t = 0; t < nt && s == RLAE_OK; t++) {
+            rlae_eval_result *x = &r[m * nt + t];
+            s = rlae_evaluate(&ens, tasks[t], &opt, &pol[m], a->methods[m], x);
+            if (s == RLAE_OK && x->n_unspelled)
+                fprintf(stderr, "rlae eval: warning: %s on %s: members could not spell %ld byte(s) exactly and were "
+                        "fed their unk token there\n", x->method, x->task, x->n_unspelled);
+        }
+    rlae_ensemble_close(&ens); /* safe after a failed open: it leaves *e zeroed */
+    if (s == RLAE_OK)
+        s = report(cfg, a, tasks, nt, r);
+    free(r);
+    return s;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv))
+        return cli_print_help("eval");
+    eval_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc;
+    rlae_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    rlae_status s = run(&a, &cfg);
+    rlae_config_free(&cfg);
+    return cli_report("eval", s);
+}
