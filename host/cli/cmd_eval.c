@@ -2,7 +2,8 @@
  * on every task through host/run/evaluate.h, printed as a table (methods x tasks + the average over
  * tasks; accuracy +- the 95% interval's half-width, n) and written as CSV to <run.out_dir>/eval.csv
  * atomically. Methods are the baseline weight policies (algorithms/baselines.h) named on the command
- * line; without --method, ensemble.policy of CONFIG. */
+ * line; without --method, ensemble.policy of CONFIG. --truncate-left cuts prompts that do not fit a
+ * member's context from the left (counted and warned about) instead of failing on them. */
 #include "cli.h"
 
 #include "algorithms/baselines.h"
@@ -24,6 +25,7 @@ typedef struct {
     int n_methods;
     const char *tasks; /* comma-separated; NULL: task.name */
     long limit;        /* -1: task.limit */
+    int truncate_left;
     char *overrides[MAX_OVERRIDES];
     int n_overrides;
 } eval_args;
@@ -34,11 +36,14 @@ static int parse(int argc, char **argv, eval_args *a)
     a->limit = -1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        if (o[0] == '-') {
+        if (!strcmp(o, "--truncate-left")) {
+            a->truncate_left = 1;
+        } else if (o[0] == '-') {
             int known = !strcmp(o, "--method") || !strcmp(o, "--tasks") || !strcmp(o, "--limit") ||
                         !strcmp(o, "--split");
             if (!known)
-                return cli_usage_error("eval", "unknown option '%s' (options: --method, --tasks, --limit, --split; "
+                return cli_usage_error("eval", "unknown option '%s' (options: --method, --tasks, --limit, --split, "
+                                       "--truncate-left; "
                                        "settings are key=value overrides)", o);
             if (i + 1 >= argc)
                 return cli_usage_error("eval", "option %s needs a value", o);
@@ -201,6 +206,7 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
         opt.limit = (size_t)a->limit;
     if (a->split)
         opt.split = a->split;
+    opt.truncate_left = a->truncate_left;
 
     rlae_eval_result *r = rlae_calloc((size_t)(a->n_methods * nt), sizeof *r);
     if (!r)
@@ -214,6 +220,9 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
             if (s == RLAE_OK && x->n_unspelled)
                 fprintf(stderr, "rlae eval: warning: %s on %s: members could not spell %ld byte(s) exactly and were "
                         "fed their unk token there\n", x->method, x->task, x->n_unspelled);
+            if (s == RLAE_OK && x->n_truncated)
+                fprintf(stderr, "rlae eval: warning: %s on %s: %zu of %zu prompts were cut from the left to fit the "
+                        "members' contexts\n", x->method, x->task, x->n_truncated, x->n);
         }
     rlae_ensemble_close(&ens); /* safe after a failed open: it leaves *e zeroed */
     if (s == RLAE_OK)

@@ -20,7 +20,8 @@ rlae_eval_options rlae_eval_options_from_config(const rlae_config *cfg)
                                .shots = t->shots,
                                .seed = (uint64_t)cfg->run.seed,
                                .mc_scoring = t->mc_scoring,
-                               .resamples = 1000};
+                               .resamples = 1000,
+                               .reserve_tokens = cfg->ensemble.max_new_tokens};
 }
 
 void rlae_eval_score_texts(const env_task *t, const env_items *items, const char *const *texts, double *correct,
@@ -104,28 +105,80 @@ static rlae_status eval_data_load(const env_task *t, const rlae_eval_options *o,
 static rlae_status too_long(const env_task *t, const env_item *it, const rlae_member *m, size_t need, int shots)
 {
     return rlae_fail(RLAE_ERR_INPUT, "task %s item %s needs %zu tokens for member '%s', whose context holds %d; "
-                     "use fewer few-shot examples (task.shots=%d now%s), a shorter split, or members with longer "
-                     "contexts", t->name, it->id, need, m->name, m->cache.capacity, shots,
-                     shots < 0 ? ", the task's default" : "");
+                     "use fewer few-shot examples (task.shots=%d now%s), members with longer contexts, or cut "
+                     "prompts from the left (rlae eval --truncate-left)", t->name, it->id, need, m->name,
+                     m->cache.capacity, shots, shots < 0 ? ", the task's default" : "");
+}
+
+static rlae_status prompt_tokens(const rlae_member *m, const char *system, const char *text, size_t *n)
+{
+    int32_t *ids;
+    RLAE_TRY(rlae_member_encode_prompt(m, system, text, &ids, n));
+    free(ids);
+    return RLAE_OK;
+}
+
+/* With o->truncate_left, drops the fewest leading characters of `prompt` (in place) so that member k's
+ * prompt tokens plus reserve[k] fit its context, for every k; *cut says whether anything was dropped.
+ * Without it, or when even an empty prompt does not fit, the item is an error. */
+static rlae_status fit_prompt(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o, const env_item *it,
+                              char *prompt, const size_t *reserve, int *cut)
+{
+    size_t len = strlen(prompt), off = 0;
+    *cut = 0;
+    for (int k = 0; k < e->n_members; k++) {
+        const rlae_member *m = &e->members[k];
+        size_t n, cap = (size_t)m->cache.capacity;
+        RLAE_TRY(prompt_tokens(m, o->system, prompt + off, &n));
+        if (n + reserve[k] <= cap)
+            continue;
+        if (!o->truncate_left)
+            return too_long(t, it, m, n + reserve[k], o->shots);
+        /* Smallest offset (at a UTF-8 character start) that fits; token counts fall as bytes go. */
+        size_t lo = off, hi = len;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            while (mid < hi && ((unsigned char)prompt[mid] & 0xC0) == 0x80)
+                mid++;
+            RLAE_TRY(prompt_tokens(m, o->system, prompt + mid, &n));
+            if (n + reserve[k] <= cap)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        RLAE_TRY(prompt_tokens(m, o->system, prompt + hi, &n));
+        if (n + reserve[k] > cap)
+            return too_long(t, it, m, n + reserve[k], o->shots);
+        off = hi;
+        k = -1; /* check every member again on the shorter text */
+    }
+    if (off > 0) {
+        memmove(prompt, prompt + off, len - off + 1);
+        *cut = 1;
+    }
+    return RLAE_OK;
 }
 
 /* ---- generate ---- */
 
 static rlae_status eval_generate(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o,
-                                 rlae_weight_policy *pol, eval_data *d, double *correct, double *f1, long *unspelled)
+                                 rlae_weight_policy *pol, eval_data *d, double *correct, double *f1, long *unspelled,
+                                 size_t *truncated)
 {
     size_t n = d->items.n;
     int B = e->max_batch;
-    /* Every prompt must leave room for at least one generated token in every member. */
-    for (size_t i = 0; i < n; i++)
+    /* Every prompt must leave room for at least one generated token in every member; when cutting,
+     * for the whole answer (at most half the context). */
+    for (size_t i = 0; i < n; i++) {
+        size_t reserve[RLAE_MAX_MEMBERS];
         for (int k = 0; k < e->n_members; k++) {
-            int32_t *ids;
-            size_t n_ids;
-            RLAE_TRY(rlae_member_encode_prompt(&e->members[k], o->system, d->prompts[i], &ids, &n_ids));
-            free(ids);
-            if ((long)n_ids >= e->members[k].cache.capacity)
-                return too_long(t, &d->items.v[i], &e->members[k], n_ids + 1, o->shots);
+            int half = e->members[k].cache.capacity / 2;
+            reserve[k] = o->truncate_left ? (size_t)(o->reserve_tokens < half ? o->reserve_tokens : half) : 1;
         }
+        int cut;
+        RLAE_TRY(fit_prompt(e, t, o, &d->items.v[i], d->prompts[i], reserve, &cut));
+        *truncated += (size_t)cut;
+    }
     char **texts = rlae_calloc(n ? n : 1, sizeof *texts);
     rlae_episode *ep = rlae_calloc((size_t)B, sizeof *ep);
     rlae_rollout_request *req = rlae_calloc((size_t)B, sizeof *req);
@@ -157,27 +210,35 @@ static rlae_status eval_generate(rlae_ensemble *e, const env_task *t, const rlae
 
 /* ---- log-likelihood ---- */
 
-enum { LL_BATCH = 64 }; /* most (item, option) pairs per forward call */
+enum { LL_BATCH = 64 }; /* most items per forward call */
 
-/* One (item, option) pair as member k sees it. */
+/* One option of an item as every member sees it. */
+typedef struct {
+    int n_bytes;
+    int32_t *cont[RLAE_MAX_MEMBERS];
+    size_t n_cont[RLAE_MAX_MEMBERS];
+    double loglik[RLAE_MAX_MEMBERS]; /* log P_k(option | context) */
+} ll_option;
+
+/* One item: its context per member, its options, the policy's weights for it. */
 typedef struct {
     size_t item;
-    int option;
-    int n_bytes;
-    int32_t *ctx[RLAE_MAX_MEMBERS], *cont[RLAE_MAX_MEMBERS];
-    size_t n_ctx[RLAE_MAX_MEMBERS], n_cont[RLAE_MAX_MEMBERS];
-    double loglik[RLAE_MAX_MEMBERS]; /* log P_k(option | context) */
+    int n_options;
+    int32_t *ctx[RLAE_MAX_MEMBERS];
+    size_t n_ctx[RLAE_MAX_MEMBERS];
     float w[RLAE_MAX_MEMBERS];
-} ll_pair;
+    ll_option opt[ENV_MAX_CHOICES];
+} ll_item;
 
-static void ll_pairs_free(ll_pair *p, size_t n)
+static void ll_items_free(ll_item *it, size_t n)
 {
-    for (size_t i = 0; p && i < n; i++)
+    for (size_t i = 0; it && i < n; i++)
         for (int k = 0; k < RLAE_MAX_MEMBERS; k++) {
-            free(p[i].ctx[k]);
-            free(p[i].cont[k]);
+            free(it[i].ctx[k]);
+            for (int j = 0; j < ENV_MAX_CHOICES; j++)
+                free(it[i].opt[j].cont[k]);
         }
-    free(p);
+    free(it);
 }
 
 /* log-softmax of `target` in a row of logits; entropy (nats) and top-1 probability when asked. */
@@ -200,59 +261,72 @@ static double row_logprob(const float *row, int V, int target, float *entropy, f
     return (double)row[target] - mx - lz;
 }
 
-/* Member k's log-likelihoods for pairs p[0..nb-1] (slots 0..nb-1): the contexts in one forward call
- * (giving the state the policy sees and the first option token's probability), then the options'
- * remaining tokens in a second with logits after every token. */
-static rlae_status ll_member(rlae_member *m, int k, ll_pair *p, int nb, float *hidden, float *entropy, float *top1,
+/* Member k's log-likelihoods for items it[0..nb-1] in cache slots 0..nb-1. The contexts go in one
+ * forward call (the state the policy sees, and the first option token's probability); then, option
+ * by option, each slot is cut back to its context and the option's remaining tokens are appended
+ * with logits after every token. A context is thus computed once, not once per option. */
+static rlae_status ll_member(rlae_member *m, int k, ll_item *it, int nb, float *hidden, float *entropy, float *top1,
                              int K)
 {
     int V = m->w.cfg.vocab_size;
-    int slots[LL_BATCH], n_new[LL_BATCH];
-    size_t tot_ctx = 0, tot_rest = 0;
+    int slots[LL_BATCH], n_new[LL_BATCH], max_opt = 0;
+    size_t tot_ctx = 0, tot_rest = 1;
     for (int b = 0; b < nb; b++) {
-        tot_ctx += p[b].n_ctx[k];
-        tot_rest += p[b].n_cont[k] - 1;
+        tot_ctx += it[b].n_ctx[k];
+        max_opt = it[b].n_options > max_opt ? it[b].n_options : max_opt;
+        size_t longest = 0;
+        for (int j = 0; j < it[b].n_options; j++)
+            longest = it[b].opt[j].n_cont[k] > longest ? it[b].opt[j].n_cont[k] : longest;
+        tot_rest += longest;
     }
-    int32_t *tok = rlae_malloc((tot_ctx > tot_rest ? tot_ctx : tot_rest + 1) * sizeof *tok);
+    int32_t *tok = rlae_malloc((tot_ctx > tot_rest ? tot_ctx : tot_rest) * sizeof *tok);
     float *logits = rlae_malloc((size_t)nb * V * sizeof *logits);
-    float *all = rlae_malloc((tot_rest + 1) * (size_t)V * sizeof *all);
+    float *all = rlae_malloc(tot_rest * (size_t)V * sizeof *all);
     rlae_status s = tok && logits && all ? RLAE_OK : RLAE_ERR_NOMEM;
     size_t at = 0;
     for (int b = 0; b < nb && s == RLAE_OK; b++) {
         s = rlae_kv_cache_reset(&m->cache, b);
         slots[b] = b;
-        n_new[b] = (int)p[b].n_ctx[k];
-        memcpy(tok + at, p[b].ctx[k], p[b].n_ctx[k] * sizeof *tok);
-        at += p[b].n_ctx[k];
+        n_new[b] = (int)it[b].n_ctx[k];
+        memcpy(tok + at, it[b].ctx[k], it[b].n_ctx[k] * sizeof *tok);
+        at += it[b].n_ctx[k];
     }
     if (s == RLAE_OK)
         s = rlae_forward(&m->model, &m->cache, nb, slots, n_new, tok, logits, hidden);
-    int n_seq = 0;
-    at = 0;
-    for (int b = 0; b < nb && s == RLAE_OK; b++) {
-        p[b].loglik[k] = row_logprob(logits + (size_t)b * V, V, p[b].cont[k][0], &entropy[b * K + k],
-                                     &top1[b * K + k]);
-        if (p[b].n_cont[k] > 1) {
-            slots[n_seq] = b;
-            n_new[n_seq++] = (int)p[b].n_cont[k] - 1;
-            memcpy(tok + at, p[b].cont[k], (p[b].n_cont[k] - 1) * sizeof *tok);
-            at += p[b].n_cont[k] - 1;
+    for (int b = 0; b < nb && s == RLAE_OK; b++)
+        (void)row_logprob(logits + (size_t)b * V, V, 0, &entropy[b * K + k], &top1[b * K + k]);
+    for (int j = 0; j < max_opt && s == RLAE_OK; j++) {
+        int n_seq = 0;
+        at = 0;
+        for (int b = 0; b < nb && s == RLAE_OK; b++) {
+            if (j >= it[b].n_options)
+                continue;
+            ll_option *o = &it[b].opt[j];
+            o->loglik[k] = row_logprob(logits + (size_t)b * V, V, o->cont[k][0], NULL, NULL);
+            if (o->n_cont[k] > 1 && (s = rlae_kv_cache_truncate(&m->cache, b, (int)it[b].n_ctx[k])) == RLAE_OK) {
+                slots[n_seq] = b;
+                n_new[n_seq++] = (int)o->n_cont[k] - 1;
+                memcpy(tok + at, o->cont[k], (o->n_cont[k] - 1) * sizeof *tok);
+                at += o->n_cont[k] - 1;
+            }
+        }
+        if (s == RLAE_OK && n_seq > 0)
+            s = rlae_forward_all(&m->model, &m->cache, n_seq, slots, n_new, tok, all, NULL, NULL);
+        size_t row = 0;
+        for (int q = 0; q < n_seq && s == RLAE_OK; q++) {
+            ll_option *o = &it[slots[q]].opt[j];
+            for (size_t i = 1; i < o->n_cont[k]; i++, row++)
+                o->loglik[k] += row_logprob(all + row * V, V, o->cont[k][i], NULL, NULL);
         }
     }
-    if (s == RLAE_OK && n_seq > 0)
-        s = rlae_forward_all(&m->model, &m->cache, n_seq, slots, n_new, tok, all, NULL, NULL);
-    size_t row = 0;
-    for (int b = 0; b < nb && s == RLAE_OK; b++)
-        for (size_t j = 1; j < p[b].n_cont[k]; j++, row++)
-            p[b].loglik[k] += row_logprob(all + row * V, V, p[b].cont[k][j], NULL, NULL);
     free(tok);
     free(logits);
     free(all);
     return s;
 }
 
-/* The policy's weights at the end of each pair's context (span 0), normalised; a gate acts once. */
-static rlae_status ll_weights(rlae_ensemble *e, rlae_weight_policy *pol, ll_pair *p, int nb, float *const *hidden,
+/* The policy's weights at the end of each item's context (span 0), normalised; a gate acts once. */
+static rlae_status ll_weights(rlae_ensemble *e, rlae_weight_policy *pol, ll_item *it, int nb, float *const *hidden,
                               const float *entropy, const float *top1)
 {
     int K = e->n_members;
@@ -267,7 +341,7 @@ static rlae_status ll_weights(rlae_ensemble *e, rlae_weight_policy *pol, ll_pair
     for (int b = 0; b < nb; b++) {
         seq[b] = b;
         zero[b] = 0;
-        episode[b] = (uint32_t)p[b].item;
+        episode[b] = (uint32_t)it[b].item;
     }
     rlae_span_state st = {.n = nb, .n_members = K, .seq = seq, .episode = episode, .span_index = zero,
                           .generated = zero, .max_new_tokens = 1, .hidden = hid, .hidden_dim = hidden_dim,
@@ -283,93 +357,103 @@ static rlae_status ll_weights(rlae_ensemble *e, rlae_weight_policy *pol, ll_pair
             sum += w[b * K + k] > 0 ? w[b * K + k] : 0;
         if (!(sum > 0))
             return rlae_fail(RLAE_ERR_RUNTIME, "weight policy '%s' gave item %zu all-zero weights", pol->name,
-                             p[b].item);
+                             it[b].item);
         for (int k = 0; k < K; k++)
-            p[b].w[k] = w[b * K + k] > 0 ? (float)(w[b * K + k] / sum) : 0.0f;
+            it[b].w[k] = w[b * K + k] > 0 ? (float)(w[b * K + k] / sum) : 0.0f;
     }
     return RLAE_OK;
 }
 
-/* Encodes every pair for every member; checks that each fits the member's context. */
+/* Spells every option for every member, fits the context to the longest option (fit_prompt), then
+ * encodes the context once per member. */
 static rlae_status ll_encode(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o, eval_data *d,
-                             ll_pair *pairs, long *unspelled)
+                             ll_item *items, long *unspelled, size_t *truncated)
 {
-    size_t np = 0;
     for (size_t i = 0; i < d->items.n; i++) {
         const env_item *it = &d->items.v[i];
-        for (int j = 0; j < it->n_choices; j++, np++) {
-            ll_pair *p = &pairs[np];
-            p->item = i;
-            p->option = j;
+        ll_item *li = &items[i];
+        size_t reserve[RLAE_MAX_MEMBERS] = {0};
+        li->item = i;
+        li->n_options = it->n_choices;
+        for (int j = 0; j < it->n_choices; j++) {
+            ll_option *op = &li->opt[j];
             char buf[4096];
             const char *cont = env_mc_continuation(it, j, buf, sizeof buf);
-            p->n_bytes = (int)strlen(cont);
+            op->n_bytes = (int)strlen(cont);
             for (int k = 0; k < e->n_members; k++) {
-                rlae_member *m = &e->members[k];
                 size_t unsp = 0;
-                RLAE_TRY(rlae_member_encode_prompt(m, o->system, d->prompts[i], &p->ctx[k], &p->n_ctx[k]));
-                RLAE_TRY(rlae_tokenizer_spell(m->tok, cont, strlen(cont), &p->cont[k], &p->n_cont[k], &unsp));
+                RLAE_TRY(rlae_tokenizer_spell(e->members[k].tok, cont, strlen(cont), &op->cont[k], &op->n_cont[k],
+                                              &unsp));
                 *unspelled += (long)unsp;
-                if (p->n_cont[k] == 0)
+                if (op->n_cont[k] == 0)
                     return rlae_fail(RLAE_ERR_INPUT, "task %s item %s: option %d is empty for member '%s'", t->name,
-                                     it->id, j, m->name);
-                if ((long)(p->n_ctx[k] + p->n_cont[k]) > m->cache.capacity)
-                    return too_long(t, it, m, p->n_ctx[k] + p->n_cont[k], o->shots);
+                                     it->id, j, e->members[k].name);
+                reserve[k] = op->n_cont[k] > reserve[k] ? op->n_cont[k] : reserve[k];
             }
         }
+        int cut;
+        RLAE_TRY(fit_prompt(e, t, o, it, d->prompts[i], reserve, &cut));
+        *truncated += (size_t)cut;
+        for (int k = 0; k < e->n_members; k++)
+            RLAE_TRY(rlae_member_encode_prompt(&e->members[k], o->system, d->prompts[i], &li->ctx[k], &li->n_ctx[k]));
     }
     return RLAE_OK;
+}
+
+/* log sum_k w_k exp(loglik_k) over the members with a positive weight. */
+static double mixture_loglik(const float *w, const double *loglik, int K)
+{
+    double mx = -INFINITY, sum = 0.0;
+    for (int k = 0; k < K; k++)
+        if (w[k] > 0)
+            mx = fmax(mx, log(w[k]) + loglik[k]);
+    if (!isfinite(mx))
+        return -INFINITY;
+    for (int k = 0; k < K; k++)
+        if (w[k] > 0)
+            sum += exp(log(w[k]) + loglik[k] - mx);
+    return mx + log(sum);
 }
 
 static rlae_status eval_loglik(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o,
-                               rlae_weight_policy *pol, eval_data *d, double *correct, long *unspelled)
+                               rlae_weight_policy *pol, eval_data *d, double *correct, long *unspelled,
+                               size_t *truncated)
 {
     int K = e->n_members;
     int B = e->max_batch < LL_BATCH ? e->max_batch : LL_BATCH;
-    size_t np = 0;
-    for (size_t i = 0; i < d->items.n; i++)
-        np += (size_t)d->items.v[i].n_choices;
-    ll_pair *pairs = rlae_calloc(np ? np : 1, sizeof *pairs);
+    size_t n = d->items.n;
+    ll_item *items = rlae_calloc(n ? n : 1, sizeof *items);
     float *hidden[RLAE_MAX_MEMBERS] = {0};
     float entropy[LL_BATCH * RLAE_MAX_MEMBERS], top1[LL_BATCH * RLAE_MAX_MEMBERS];
-    rlae_status s = pairs ? RLAE_OK : RLAE_ERR_NOMEM;
+    rlae_status s = items ? RLAE_OK : RLAE_ERR_NOMEM;
     for (int k = 0; k < K && s == RLAE_OK; k++)
         if (!(hidden[k] = rlae_malloc((size_t)B * e->members[k].w.cfg.dim * sizeof(float))))
             s = RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
-        s = ll_encode(e, t, o, d, pairs, unspelled);
-    for (size_t p0 = 0; p0 < np && s == RLAE_OK; p0 += (size_t)B) {
-        int nb = np - p0 < (size_t)B ? (int)(np - p0) : B;
+        s = ll_encode(e, t, o, d, items, unspelled, truncated);
+    for (size_t i0 = 0; i0 < n && s == RLAE_OK; i0 += (size_t)B) {
+        int nb = n - i0 < (size_t)B ? (int)(n - i0) : B;
         for (int k = 0; k < K && s == RLAE_OK; k++)
-            s = ll_member(&e->members[k], k, pairs + p0, nb, hidden[k], entropy, top1, K);
+            s = ll_member(&e->members[k], k, items + i0, nb, hidden[k], entropy, top1, K);
         if (s == RLAE_OK)
-            s = ll_weights(e, pol, pairs + p0, nb, hidden, entropy, top1);
+            s = ll_weights(e, pol, items + i0, nb, hidden, entropy, top1);
     }
-    /* Mixture per option, then the pick per item. */
-    for (size_t i = 0, p0 = 0; i < d->items.n && s == RLAE_OK; p0 += (size_t)d->items.v[i].n_choices, i++) {
-        const env_item *it = &d->items.v[i];
+    for (size_t i = 0; i < n && s == RLAE_OK; i++) {
+        const ll_item *li = &items[i];
         double ll[ENV_MAX_CHOICES];
         int nbytes[ENV_MAX_CHOICES];
-        for (int j = 0; j < it->n_choices; j++) {
-            const ll_pair *p = &pairs[p0 + j];
-            double mx = -INFINITY, sum = 0.0;
-            for (int k = 0; k < K; k++)
-                if (p->w[k] > 0)
-                    mx = fmax(mx, log(p->w[k]) + p->loglik[k]);
-            for (int k = 0; k < K; k++)
-                if (p->w[k] > 0 && isfinite(mx))
-                    sum += exp(log(p->w[k]) + p->loglik[k] - mx);
-            ll[j] = isfinite(mx) ? mx + log(sum) : -INFINITY;
-            nbytes[j] = p->n_bytes;
+        for (int j = 0; j < li->n_options; j++) {
+            ll[j] = mixture_loglik(li->w, li->opt[j].loglik, K);
+            nbytes[j] = li->opt[j].n_bytes;
         }
         /* The per-token pick is not used (members tokenize differently): bytes stand in for tokens. */
-        env_mc_pick pick = env_mc_pick_loglik(ll, nbytes, nbytes, it->n_choices);
+        env_mc_pick pick = env_mc_pick_loglik(ll, nbytes, nbytes, li->n_options);
         int chosen = o->mc_scoring == RLAE_MC_LOGLIK_NORM ? pick.per_byte : pick.raw;
-        correct[i] = chosen == it->gold_choice;
+        correct[i] = chosen == d->items.v[i].gold_choice;
     }
     for (int k = 0; k < K; k++)
         free(hidden[k]);
-    ll_pairs_free(pairs, np);
+    ll_items_free(items, n);
     return s;
 }
 
@@ -382,15 +466,18 @@ rlae_status rlae_evaluate(rlae_ensemble *e, const env_task *t, const rlae_eval_o
     size_t n = d.items.n;
     double *correct = rlae_calloc(n ? n : 1, sizeof *correct), *f1 = rlae_calloc(n ? n : 1, sizeof *f1);
     long unspelled = 0;
+    size_t truncated = 0;
     rlae_status s = correct && f1 ? RLAE_OK : RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
-        s = loglik ? eval_loglik(e, t, opt, policy, &d, correct, &unspelled)
-                   : eval_generate(e, t, opt, policy, &d, correct, f1, &unspelled);
+        s = loglik ? eval_loglik(e, t, opt, policy, &d, correct, &unspelled, &truncated)
+                   : eval_generate(e, t, opt, policy, &d, correct, f1, &unspelled, &truncated);
     const char *scoring = !loglik ? "generate" : opt->mc_scoring == RLAE_MC_LOGLIK_NORM ? "loglik_norm" : "loglik";
     if (s == RLAE_OK)
         s = rlae_eval_summarise(t, method, d.split, scoring, correct, f1, n, opt->seed, opt->resamples, out);
-    if (s == RLAE_OK)
+    if (s == RLAE_OK) {
         out->n_unspelled = unspelled;
+        out->n_truncated = truncated;
+    }
     else
         s = rlae_wrap(s, "evaluating %s on %s: ", method, t->name);
     free(correct);

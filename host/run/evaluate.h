@@ -27,9 +27,12 @@
  *             and uses its weights (uniform); gated uses its primary member alone when that
  *             member's top-1 probability after the context reaches the threshold, else uniform.
  *
- * A prompt (or context + option) longer than a member's context window is an error naming the item,
- * the member and the lengths, with the fix (fewer shots, a shorter split, a longer-context member):
- * silently skipping or truncating items would change what the accuracy means. */
+ * A prompt (or context + option) longer than a member's context window is by default an error naming
+ * the item, the member and the lengths, with the fix (fewer shots, members with longer contexts, or
+ * truncate_left): silently skipping or truncating items would change what the accuracy means. With
+ * truncate_left the prompt text (before the chat template) loses leading characters until it fits
+ * every member with room for the answer (reserve_tokens, at most half the context) or the longest
+ * option; such items are counted in n_truncated. */
 #ifndef RLAE_RUN_EVALUATE_H
 #define RLAE_RUN_EVALUATE_H
 
@@ -53,6 +56,7 @@ typedef struct {
     int has_f1;        /* QA tasks */
     double f1;         /* mean token F1 */
     long n_unspelled;  /* bytes some member could not spell exactly (fed its unk token instead) */
+    size_t n_truncated; /* items whose prompt lost its beginning (truncate_left) */
 } rlae_eval_result;
 
 typedef struct {
@@ -64,10 +68,13 @@ typedef struct {
     rlae_mc_scoring mc_scoring; /* used by multiple-choice tasks only */
     int resamples;         /* bootstrap resamples; <= 0: 1000 */
     const char *system;    /* system message for members with a chat template; may be NULL */
+    int truncate_left;     /* 1: cut too-long prompts from the left instead of failing */
+    int reserve_tokens;    /* generation: tokens kept free for the answer when truncating */
 } rlae_eval_options;
 
 /* Options from cfg->task and run.seed: data_dir is task.data_dir or else $RLAE_DATA_DIR (NULL when
- * neither is set), split task.eval_split, limit task.limit. Strings point into cfg / the env. */
+ * neither is set), split task.eval_split, limit task.limit, reserve_tokens ensemble.max_new_tokens.
+ * Strings point into cfg / the environment. */
 rlae_eval_options rlae_eval_options_from_config(const rlae_config *cfg);
 
 /* Evaluates `policy` (named `method` in the result) on task t with e's members. out is filled only
