@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `rlae eval CONFIG`: methods x tasks table on stdout, the same rows in <run.out_dir>/eval.csv, and
+# exit 2 with the fix named for an agent method, unknown methods and tasks, a missing data dir and a
+# prompt that does not fit a member's context. Uses the tiny models and ../shared/data (skips 77).
+source "$(dirname "$0")/lib.sh"
+S=$(shared_dir); M=$S/models
+[ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] && [ -d "$S/data/piqa" ] ||
+  { echo "SKIP: tiny models or data not found"; exit 77; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/tiny.yaml" <<YAML
+run: {name: tiny, seed: 3, out_dir: "$tmp/out"}
+members:
+  - {name: stories, path: "$M/stories260K/stories260K.bin"}
+  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+ensemble: {span: 8, max_new_tokens: 8, decoding: greedy, policy: uniform}
+task: {name: piqa, data_dir: "$S/data", shots: 0}
+YAML
+C="$tmp/tiny.yaml"
+
+expect_exit 0 "two methods, two tasks" -- "$RLAE_BIN" eval "$C" --method uniform --method single:stories \
+  --tasks piqa,synthetic --limit 5 --truncate-left task.mc_scoring=loglik_norm
+expect_match '^method +piqa +synthetic +average' "$out" "the table has a column per task and the average"
+expect_match '^uniform +[0-9.]+ \+- [0-9.]+ \(n=5\) +[0-9.]+ \+- [0-9.]+ \(n=5\) +[0-9.]+ \(n=10\)' "$out" \
+  "a row per method: accuracy +- half-width (n) per task, then the average"
+expect_match '^single:stories ' "$out" "the second method has its row"
+expect_match 'wrote .*/out/eval.csv' "$err" "the CSV's path is reported"
+csv=$(cat "$tmp/out/eval.csv" 2>/dev/null)
+expect_match '^task,method,split,scoring,n,accuracy,ci_low,ci_high,f1$' "$csv" "the CSV has a header"
+expect_match '^piqa,uniform,valid,loglik_norm,5,' "$csv" "a CSV row per method and task"
+expect_match '^synthetic,single:stories,test,generate,5,' "$csv" "generation rows say so"
+expect_match '^average,single:stories,,,10,' "$csv" "each method's average"
+expect_match 'prompts were cut from the left' "$err" "cut prompts are counted"
+
+expect_exit 0 "default method and task from the config" -- "$RLAE_BIN" eval "$C" --limit 2 --truncate-left
+expect_match '^uniform +[0-9.]+ \+- [0-9.]+ \(n=2\)' "$out" "ensemble.policy and task.name are the defaults"
+
+expect_exit 2 "too long without --truncate-left" -- "$RLAE_BIN" eval "$C" --limit 2
+expect_match "item .* member 'baby'.*--truncate-left" "$err" "a too-long prompt names item, member and the fix"
+expect_exit 2 "agent" -- "$RLAE_BIN" eval "$C" --method agent:ckpt
+expect_match 'not available yet: needs a trained agent \(rlae train\)' "$err" "agent methods wait for rlae train"
+expect_exit 2 "bad method" -- "$RLAE_BIN" eval "$C" --method average
+expect_match "unknown method 'average'.*uniform" "$err" "an unknown method lists the methods"
+expect_exit 2 "unknown member" -- "$RLAE_BIN" eval "$C" --method single:nobody
+expect_match "nobody" "$err" "an unknown member is named"
+expect_exit 2 "unknown task" -- "$RLAE_BIN" eval "$C" --tasks piqa,squad
+expect_match "unknown task 'squad'.*arc_easy" "$err" "an unknown task lists the tasks"
+expect_exit 2 "no data dir" -- env -u RLAE_DATA_DIR "$RLAE_BIN" eval "$C" task.data_dir=""
+expect_match 'RLAE_DATA_DIR' "$err" "a missing data dir names task.data_dir and RLAE_DATA_DIR"
+expect_exit 2 "bad limit" -- "$RLAE_BIN" eval "$C" --limit many
+expect_exit 2 "unknown option" -- "$RLAE_BIN" eval "$C" --bogus
+expect_exit 2 "no config" -- "$RLAE_BIN" eval
+finish
