@@ -28,11 +28,29 @@ static const cli_command commands[] = {
      "run.out_dir; --resume RUN_DIR continues an interrupted run exactly.\n",
      NULL},
     {"eval", "evaluate a weighting method on tasks (accuracy with 95% CIs)",
-     "usage: rlae eval CONFIG [--method single:NAME|uniform|score|topk|gated|agent:CHECKPOINT]\n"
-     "                        [--limit N] [key.sub=value ...]\n"
+     "usage: rlae eval CONFIG [--method single:NAME|uniform|score|topk|gated|agent:CHECKPOINT]...\n"
+     "                        [--tasks a,b,...] [--limit N] [--split S] [--truncate-left]\n"
+     "                        [key.sub=value ...]\n"
      "\n"
-     "Runs the ensemble of CONFIG's members on the task's evaluation split with the given weighting\n"
-     "method and prints accuracy per task and overall with 95% bootstrap confidence intervals.\n",
+     "Runs the ensemble of CONFIG's members on each task's evaluation split with each weighting\n"
+     "method and prints a table (methods x tasks, then the average over tasks): accuracy +- the\n"
+     "half-width of its 95% bootstrap interval, and n. QA tasks add mean F1. The same rows go to\n"
+     "<run.out_dir>/eval.csv (written atomically).\n"
+     "\n"
+     "  --method M        single:NAME (one member), uniform, score (members[].weight), topk (UniTE),\n"
+     "                    gated (GaC); repeat for several rows; default ensemble.policy.\n"
+     "                    agent:CHECKPOINT needs a trained agent (rlae train; not available yet)\n"
+     "  --tasks a,b       tasks (default task.name): gsm8k, arc_challenge, arc_easy, mmlu, piqa,\n"
+     "                    hellaswag, nq_open, triviaqa, synthetic\n"
+     "  --limit N         first N items of each task (default task.limit; 0 = all)\n"
+     "  --split S         split to evaluate on (default task.eval_split, else the task's own)\n"
+     "  --truncate-left   cut prompts that do not fit a member's context from the left (counted on\n"
+     "                    stderr) instead of failing on the first such item\n"
+     "\n"
+     "Multiple-choice tasks answer by generation (task.mc_scoring=generate) or by the log-likelihood\n"
+     "of each option: loglik (sum over the option's tokens) or loglik_norm (divided by its bytes).\n"
+     "An ensemble scores an option as log sum_k w_k P_k(option | context). Data from task.data_dir,\n"
+     "else $RLAE_DATA_DIR; few-shot count task.shots.\n",
      NULL},
     {"generate", "generate text with one model or an ensemble",
      "usage: rlae generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N]\n"
