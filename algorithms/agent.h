@@ -96,6 +96,16 @@ rlae_status rlae_agent_update(rlae_agent *a, const rlae_algorithm_config *hp, co
 /* Everything that makes a resumed run equal an uninterrupted one (spec, parameters, Adam state,
  * value normaliser, counters), in a versioned little-endian binary layout. load checks the spec
  * against `expect` (may be NULL) and names what differs. Errors name `name` (a path). */
+/* For tests and tools: the current parameters (rlae_agent_n_params floats, in the agent's layout). */
+const float *rlae_agent_params(const rlae_agent *a);
+/* For the gradient test: the loss rlae_agent_update minimises on steps 0..n-1 taken as one
+ * minibatch (advantages and value targets given, in the critic's space; ppo normalises the
+ * advantages per minibatch as the update does), evaluated in double at params[n_params]; grad
+ * (may be NULL) receives d loss / d params. */
+rlae_status rlae_agent_loss_d(const rlae_agent *a, const rlae_algorithm_config *hp, int n, const float *obs,
+                              const float *action, const float *logp, const float *value_old, const float *adv,
+                              const float *ret, const double *params, double *grad, double *loss);
+
 rlae_status rlae_agent_save(const rlae_agent *a, FILE *f, const char *name);
 rlae_status rlae_agent_load(FILE *f, const char *name, const rlae_agent_spec *expect, rlae_agent **out);
 

@@ -1,0 +1,162 @@
+/* The PPO / MAPPO update of the agent (agent.h, METHOD.md §5) and the double-precision loss hook
+ * the gradient test uses. The network pass itself is agent_net.inc.
+ *
+ * One update on a buffer of N span steps:
+ *   1. GAE(gamma, lambda) on the values recorded at acting time (reward units), bootstrapping
+ *      truncated episodes from the supplied V(s_T); explained variance of those values.
+ *   2. value_norm: the recorded values are normalised with the statistics they were predicted
+ *      under (before this update's returns enter them), the normaliser is updated with the returns,
+ *      and the critic is trained against the normalised returns (on-policy's ValueNorm).
+ *   3. MAPPO: advantages normalised over the whole buffer; PPO: per minibatch (inside the loss).
+ *   4. epochs x minibatches: each epoch draws a permutation keyed by (seed, update, epoch), the
+ *      buffer is cut into `minibatches` nearly equal contiguous pieces of it; per piece: zero grad,
+ *      loss + backward, global grad-norm clip, Adam step at the (optionally annealed) LR.
+ *   5. target_kl > 0: remaining epochs are skipped once an epoch's mean approx-KL exceeds it.
+ * Metrics are means over the minibatches taken. */
+#include "algorithms/agent_internal.h"
+
+#include "algorithms/gae.h"
+#include "core/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+rlae_ppo_params rlae_agent_ppo_params(const rlae_agent *a, const rlae_algorithm_config *hp)
+{
+    rlae_ppo_params p = a->spec.algo == RLAE_ALGO_MAPPO ? rlae_mappo_params_default() : rlae_ppo_params_default();
+    p.clip = hp->clip;
+    p.vf_coef = hp->value_coef;
+    p.ent_coef = hp->entropy_coef;
+    p.value_loss = a->spec.algo == RLAE_ALGO_MAPPO ? RLAE_VALUE_LOSS_HUBER : RLAE_VALUE_LOSS_MSE;
+    p.clip_value = hp->clip_value;
+    p.value_clip = hp->clip;
+    p.huber_delta = hp->huber_delta;
+    p.alpha_min = a->spec.net.alpha_min;
+    return p;
+}
+
+rlae_status rlae_agent_loss_d(const rlae_agent *a, const rlae_algorithm_config *hp, int n, const float *obs,
+                              const float *action, const float *logp, const float *value_old, const float *adv,
+                              const float *ret, const double *params, double *grad, double *loss)
+{
+    rlae_agent_scratch_d s;
+    RLAE_TRY(rlae_agent_scratch_alloc_d(a, n, &s));
+    rlae_ppo_params pp = rlae_agent_ppo_params(a, hp);
+    rlae_agent_rows rows = {obs, action, logp, value_old, adv, ret, NULL, n};
+    rlae_ppo_metrics m;
+    if (grad)
+        memset(grad, 0, sizeof(double) * a->n_params);
+    rlae_agent_loss_grad_d(a, &pp, a->spec.algo != RLAE_ALGO_MAPPO, &rows, params, grad, &s, &m);
+    *loss = m.loss;
+    rlae_agent_scratch_free_d(&s);
+    return RLAE_OK;
+}
+
+static rlae_status check_batch(const rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b)
+{
+    if (b->n_episodes < 0 || (b->n_episodes > 0 && (!b->offset || b->offset[0] != 0)))
+        return rlae_fail(RLAE_ERR_INPUT, "agent update: the span batch needs offset[0] = 0 and n_episodes >= 0");
+    for (int e = 0; e < b->n_episodes; e++)
+        if (b->offset[e + 1] < b->offset[e])
+            return rlae_fail(RLAE_ERR_INPUT, "agent update: episode %d has offsets %d..%d (must not decrease)", e,
+                             b->offset[e], b->offset[e + 1]);
+    if (hp->epochs < 1 || hp->minibatches < 1)
+        return rlae_fail(RLAE_ERR_INPUT, "agent update: algorithm.epochs (%d) and algorithm.minibatches (%d) "
+                         "must be >= 1", hp->epochs, hp->minibatches);
+    (void)a;
+    return RLAE_OK;
+}
+
+rlae_status rlae_agent_update(rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b, long update,
+                              long num_updates, rlae_update_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    RLAE_TRY(check_batch(a, hp, b));
+    const int N = b->n_episodes ? b->offset[b->n_episodes] : 0;
+    double lr = hp->lr;
+    if (hp->anneal_lr && num_updates > 0) {
+        long u = update + 1 < 1 ? 1 : (update + 1 > num_updates ? num_updates : update + 1);
+        lr = rlae_lr_linear_anneal(hp->lr, u, num_updates);
+    }
+    m->lr = lr;
+    if (N == 0)
+        return RLAE_OK;
+    const int M = hp->minibatches < N ? hp->minibatches : N;
+    const int mb_cap = (N + M - 1) / M;
+    float *adv = rlae_malloc(sizeof(float) * (size_t)N), *ret = rlae_malloc(sizeof(float) * (size_t)N);
+    float *vold = rlae_malloc(sizeof(float) * (size_t)N);
+    int *perm = rlae_malloc(sizeof(int) * (size_t)N);
+    rlae_status s = adv && ret && vold && perm ? rlae_agent_reserve(a, mb_cap) : RLAE_ERR_NOMEM;
+    if (s != RLAE_OK)
+        goto done;
+
+    rlae_gae(b->n_episodes, b->offset, b->reward, b->value, b->terminated, b->bootstrap, hp->gamma, hp->gae_lambda,
+             adv, ret);
+    m->explained_variance = rlae_explained_variance(b->value, ret, N);
+    if (a->spec.value_norm) {
+        rlae_valuenorm_normalize(&a->vn, b->value, N, vold);
+        rlae_valuenorm_update(&a->vn, ret, N);
+        rlae_valuenorm_normalize(&a->vn, ret, N, ret);
+    } else {
+        memcpy(vold, b->value, sizeof(float) * (size_t)N);
+    }
+    const int mappo = a->spec.algo == RLAE_ALGO_MAPPO;
+    if (mappo)
+        rlae_adv_normalize_buffer(adv, N, NULL);
+
+    rlae_ppo_params pp = rlae_agent_ppo_params(a, hp);
+    a->adam.h.lr = lr;
+    a->adam.h.eps = hp->adam_eps;
+    rlae_agent_rows rows = {b->obs, b->action, b->logp, vold, adv, ret, NULL, 0};
+    for (int ep = 0; ep < hp->epochs; ep++) {
+        rlae_rng rng;
+        rlae_rng_init(&rng, a->spec.seed, (uint32_t)update, (uint32_t)ep, RLAE_AGENT_RNG_PERM);
+        for (int i = 0; i < N; i++)
+            perm[i] = i;
+        for (int i = N - 1; i > 0; i--) {
+            int j = (int)rlae_rng_below(&rng, (uint32_t)(i + 1));
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        double kl = 0.0;
+        for (int mb = 0; mb < M; mb++) {
+            const int lo = (int)((long long)mb * N / M), hi = (int)((long long)(mb + 1) * N / M);
+            rows.idx = perm + lo;
+            rows.n = hi - lo;
+            rlae_ppo_metrics pm;
+            memset(a->grad, 0, sizeof(float) * a->n_params);
+            rlae_agent_loss_grad(a, &pp, !mappo, &rows, a->params, a->grad, &a->s, &pm);
+            double gn = rlae_grad_clip_norm(a->grad, a->n_params, hp->max_grad_norm);
+            rlae_adam_step(&a->adam, a->params, a->grad);
+            m->loss += pm.loss;
+            m->pg_loss += pm.pg_loss;
+            m->v_loss += pm.v_loss;
+            m->entropy += pm.entropy;
+            m->approx_kl += pm.approx_kl;
+            m->clipfrac += pm.clipfrac;
+            m->grad_norm += gn;
+            m->minibatches++;
+            kl += pm.approx_kl;
+        }
+        m->epochs++;
+        if (hp->target_kl > 0 && kl / M > hp->target_kl)
+            break;
+    }
+    const double inv = 1.0 / (double)m->minibatches;
+    m->loss *= inv;
+    m->pg_loss *= inv;
+    m->v_loss *= inv;
+    m->entropy *= inv;
+    m->approx_kl *= inv;
+    m->clipfrac *= inv;
+    m->grad_norm *= inv;
+    a->updates_done++;
+done:
+    free(adv);
+    free(ret);
+    free(vold);
+    free(perm);
+    return s;
+}
