@@ -12,6 +12,7 @@
 #include "envs/env.h"
 #include "run/ensemble_setup.h"
 #include "run/evaluate.h"
+#include "run/task_data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,12 +212,31 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
     rlae_eval_result *r = rlae_calloc((size_t)(a->n_methods * nt), sizeof *r);
     if (!r)
         return RLAE_ERR_NOMEM;
+    /* the synthetic task is generated as the config describes it (skills, proportions, sizes) */
+    rlae_task_data synth;
+    memset(&synth, 0, sizeof synth);
+    rlae_status s = RLAE_OK;
+    for (int t = 0; t < nt && s == RLAE_OK; t++)
+        if (strcmp(tasks[t]->name, "synthetic") == 0) {
+            rlae_config c = *cfg;
+            c.task.name = RLAE_TASK_SYNTHETIC;
+            if (a->split)
+                c.task.eval_split = (char *)a->split;
+            s = rlae_task_data_load(&c, "eval", opt.limit, &synth);
+        }
     rlae_ensemble ens;
-    rlae_status s = rlae_ensemble_open(&ens, cfg, cfg->ensemble.batch_size);
+    memset(&ens, 0, sizeof ens);
+    if (s == RLAE_OK)
+        s = rlae_ensemble_open(&ens, cfg, cfg->ensemble.batch_size);
     for (int m = 0; m < a->n_methods && s == RLAE_OK; m++)
         for (int t = 0; t < nt && s == RLAE_OK; t++) {
             rlae_eval_result *x = &r[m * nt + t];
-            s = rlae_evaluate(&ens, tasks[t], &opt, &pol[m], a->methods[m], x);
+            rlae_eval_options o = opt;
+            if (strcmp(tasks[t]->name, "synthetic") == 0) {
+                o.items = &synth.items;
+                o.items_split = synth.split;
+            }
+            s = rlae_evaluate(&ens, tasks[t], &o, &pol[m], a->methods[m], x);
             if (s == RLAE_OK && x->n_unspelled)
                 fprintf(stderr, "rlae eval: warning: %s on %s: members could not spell %ld byte(s) exactly and were "
                         "fed their unk token there\n", x->method, x->task, x->n_unspelled);
@@ -225,6 +245,7 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
                         "members' contexts\n", x->method, x->task, x->n_truncated, x->n);
         }
     rlae_ensemble_close(&ens); /* safe after a failed open: it leaves *e zeroed */
+    rlae_task_data_free(&synth);
     if (s == RLAE_OK)
         s = report(cfg, a, tasks, nt, r);
     free(r);

@@ -61,6 +61,7 @@ typedef struct {
     env_items items, pool;
     char **prompts; /* [items.n] */
     const char *split;
+    int borrowed; /* items and pool belong to the caller (rlae_eval_options.items) */
 } eval_data;
 
 static void eval_data_free(eval_data *d)
@@ -68,8 +69,10 @@ static void eval_data_free(eval_data *d)
     for (size_t i = 0; d->prompts && i < d->items.n; i++)
         free(d->prompts[i]);
     free(d->prompts);
-    env_items_free(&d->items);
-    env_items_free(&d->pool);
+    if (!d->borrowed) {
+        env_items_free(&d->items);
+        env_items_free(&d->pool);
+    }
 }
 
 static rlae_status eval_data_load(const env_task *t, const rlae_eval_options *o, env_style style, eval_data *d)
@@ -77,18 +80,30 @@ static rlae_status eval_data_load(const env_task *t, const rlae_eval_options *o,
     memset(d, 0, sizeof *d);
     d->split = o->split && o->split[0] ? o->split : t->eval_split;
     const char *dir = o->data_dir ? o->data_dir : "";
-    if (!dir[0] && t->kind != ENV_ANSWER_EXACT) /* only the synthetic tasks are generated, not read */
-        return rlae_fail(RLAE_ERR_INPUT, "task %s: no data directory; set task.data_dir=PATH or the RLAE_DATA_DIR "
-                         "environment variable (fetch the data with tools/fetch-data.sh)", t->name);
-    RLAE_TRY(env_load(t, dir, d->split, o->limit, &d->items));
+    int k = o->shots < 0 ? t->default_shots : o->shots;
     rlae_status s = RLAE_OK;
+    if (o->items) {
+        d->borrowed = 1;
+        d->items = *o->items;
+        if (o->pool)
+            d->pool = *o->pool;
+        if (o->items_split)
+            d->split = o->items_split;
+        if (o->limit && o->limit < d->items.n)
+            d->items.n = o->limit;
+    } else {
+        if (!dir[0] && t->kind != ENV_ANSWER_EXACT) /* only the synthetic tasks are generated, not read */
+            return rlae_fail(RLAE_ERR_INPUT, "task %s: no data directory; set task.data_dir=PATH or the "
+                             "RLAE_DATA_DIR environment variable (fetch the data with tools/fetch-data.sh)", t->name);
+        RLAE_TRY(env_load(t, dir, d->split, o->limit, &d->items));
+    }
     if (t->kind == ENV_ANSWER_CHOICE)
         for (size_t i = 0; i < d->items.n && s == RLAE_OK; i++)
             if (d->items.v[i].gold_choice < 0)
                 s = rlae_fail(RLAE_ERR_INPUT, "task %s split %s: item %s has no gold answer (an unlabelled split); "
                               "evaluate on the %s split", t->name, d->split, d->items.v[i].id, t->eval_split);
-    int k = o->shots < 0 ? t->default_shots : o->shots;
-    if (s == RLAE_OK && k > 0 && t->shot_split && (s = env_load(t, dir, t->shot_split, 0, &d->pool)) != RLAE_OK)
+    if (s == RLAE_OK && !d->borrowed && k > 0 && t->shot_split &&
+        (s = env_load(t, dir, t->shot_split, 0, &d->pool)) != RLAE_OK)
         s = rlae_wrap(s, "few-shot examples (task.shots=%d; 0 needs none): ", k);
     env_format_opts fo = {.n_shots = k, .seed = o->seed, .per_item_shots = 0, .style = style};
     if (s == RLAE_OK && !(d->prompts = rlae_calloc(d->items.n ? d->items.n : 1, sizeof *d->prompts)))

@@ -70,6 +70,11 @@ typedef struct {
     const char *system;    /* system message for members with a chat template; may be NULL */
     int truncate_left;     /* 1: cut too-long prompts from the left instead of failing */
     int reserve_tokens;    /* generation: tokens kept free for the answer when truncating */
+    /* Pre-loaded items and few-shot pool (run/task_data.h: the config's task as the trainer reads
+     * it, e.g. the synthetic task with its configured skills), named items_split; NULL: the items
+     * are read from data_dir (split, limit). Borrowed: they must outlive the call. */
+    const env_items *items, *pool;
+    const char *items_split;
 } rlae_eval_options;
 
 /* Options from cfg->task and run.seed: data_dir is task.data_dir or else $RLAE_DATA_DIR (NULL when

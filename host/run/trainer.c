@@ -8,6 +8,7 @@
 #include "core/timer.h"
 #include "run/agent_policy.h"
 #include "run/ensemble_setup.h"
+#include "run/evaluate.h"
 #include "run/task_data.h"
 
 #include <math.h>
@@ -190,34 +191,6 @@ static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rla
     return s;
 }
 
-/* Deterministic-weights accuracy on the evaluation items. */
-static rlae_status evaluate(rlae_ensemble *e, const rlae_config *cfg, const rlae_task_data *td,
-                            rlae_agent_policy *pol, double *accuracy, double *reward)
-{
-    size_t n = td->items.n;
-    int B = e->max_batch;
-    double sum_r = 0, sum_c = 0, toks = 0, wsum[8] = {0};
-    for (size_t at = 0; at < n; at += (size_t)B) {
-        int m = (int)(n - at < (size_t)B ? n - at : (size_t)B);
-        size_t items[m];
-        uint32_t ids[m];
-        double r[m];
-        int c[m];
-        for (int i = 0; i < m; i++) {
-            items[i] = at + (size_t)i;
-            ids[i] = (uint32_t)(at + (size_t)i);
-        }
-        RLAE_TRY(run_batch(e, cfg, td, items, ids, m, pol, NULL, r, c, &toks, wsum));
-        for (int i = 0; i < m; i++) {
-            sum_r += r[i];
-            sum_c += c[i];
-        }
-    }
-    *accuracy = sum_c / (double)n;
-    *reward = sum_r / (double)n;
-    return RLAE_OK;
-}
-
 typedef struct {
     rlae_ensemble ens;
     rlae_task_data train, eval;
@@ -359,11 +332,16 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
         int final = it + 1 == iters, stop = stop_requested;
         int ev = cfg->train.eval_every;
         if (final || (ev > 0 && (it + 1) % ev == 0)) {
-            double acc, rew;
-            s = evaluate(&t.ens, cfg, &t.eval, &t.greedy, &acc, &rew);
+            rlae_eval_options eo = rlae_eval_options_from_config(cfg);
+            eo.items = &t.eval.items;
+            eo.pool = &t.eval.pool;
+            eo.items_split = t.eval.split;
+            eo.limit = 0;
+            rlae_eval_result er;
+            s = rlae_evaluate(&t.ens, t.eval.task, &eo, &t.greedy.base, "agent", &er);
             if (s == RLAE_OK && out) {
-                fprintf(out, "eval iter %d: %s/%s accuracy %.3f reward %.3f (n %zu, deterministic weights)\n", it + 1,
-                        t.eval.task->name, t.eval.split, acc, rew, t.eval.items.n);
+                fprintf(out, "eval iter %d: %s/%s accuracy %.3f [%.3f, %.3f] (n %zu, %s, deterministic weights)\n",
+                        it + 1, er.task, er.split, er.accuracy, er.ci_low, er.ci_high, er.n, er.scoring);
                 fflush(out);
             }
         }
