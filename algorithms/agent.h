@@ -89,7 +89,7 @@ typedef struct {
  * entropy and value coefficients, value clipping / Huber, max_grad_norm, adam_eps, target_kl).
  * GAE(gamma, lambda) with termination vs truncation; advantages normalised per minibatch (ppo) or
  * over the buffer (mappo). Minibatch order is drawn from the agent's seed and `update`, so two runs
- * with one seed are identical. */
+ * with one seed are identical. `update` counts from 0 (update 0 of num_updates uses the full lr). */
 rlae_status rlae_agent_update(rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b,
                               long update, long num_updates, rlae_update_metrics *m);
 

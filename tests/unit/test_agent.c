@@ -423,6 +423,32 @@ static void test_determinism(rlae_algorithm algo, bool share, bool value_norm)
     rlae_agent_free(c);
 }
 
+/* target_kl stops the remaining epochs; the metrics count what ran. */
+static void test_target_kl(void)
+{
+    rlae_agent_spec sp = small_spec(RLAE_ALGO_PPO, false, true, false);
+    rlae_agent *a;
+    CHECK(rlae_agent_new(&sp, &a) == RLAE_OK);
+    static buffer b;
+    fill_buffer(a, 3, &b);
+    rlae_span_batch sb = as_batch(&b);
+    rlae_algorithm_config hp = hparams(RLAE_ALGO_PPO);
+    hp.epochs = 5;
+    hp.target_kl = 1e-12;
+    rlae_update_metrics m;
+    CHECK(rlae_agent_update(a, &hp, &sb, 0, 1, &m) == RLAE_OK);
+    CHECK_EQ_INT(m.epochs, 1);
+    CHECK_EQ_INT(m.minibatches, hp.minibatches);
+    CHECK(m.approx_kl > 0 && m.approx_kl < 0.1);
+    hp.target_kl = 0;
+    CHECK(rlae_agent_update(a, &hp, &sb, 1, 2, &m) == RLAE_OK);
+    CHECK_EQ_INT(m.epochs, 5);
+    /* An empty buffer is not an error and changes nothing. */
+    rlae_span_batch empty = {.n_episodes = 0, .offset = b.offset};
+    CHECK(rlae_agent_update(a, &hp, &empty, 2, 3, &m) == RLAE_OK && m.minibatches == 0);
+    rlae_agent_free(a);
+}
+
 static void test_spec_errors(void)
 {
     rlae_agent_spec sp = small_spec(RLAE_ALGO_PPO, false, true, false);
@@ -456,6 +482,7 @@ int main(void)
     test_determinism(RLAE_ALGO_PPO, false, false);
     test_determinism(RLAE_ALGO_MAPPO, true, true);
     test_determinism(RLAE_ALGO_MAPPO, false, false);
+    test_target_kl();
     test_spec_errors();
     return test_summary("test_agent");
 }
