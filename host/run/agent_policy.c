@@ -15,7 +15,12 @@ static rlae_status decide(rlae_weight_policy *wp, const rlae_span_state *st, flo
     RLAE_TRY(rlae_agent_act(p->agent, n, p->s_obs, st->episode, st->span_index, p->deterministic, weights,
                             p->s_action, p->s_logp, p->s_value));
     for (int i = 0; i < n; i++) {
-        int b = st->seq[i], s = p->n_steps[b];
+        int b = st->seq[i];
+        if (b >= 0 && b < p->max_batch && st->span_index[i] == 0) { /* a new answer in this batch slot */
+            p->n_steps[b] = 0;
+            p->has_bootstrap[b] = 0;
+        }
+        int s = b >= 0 && b < p->max_batch ? p->n_steps[b] : 0;
         if (b < 0 || b >= p->max_batch || s >= p->max_spans)
             return rlae_fail(RLAE_ERR_RUNTIME, "agent policy: sequence %d takes decision %d (room for %d)", b, s,
                              p->max_spans);

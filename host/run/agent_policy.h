@@ -31,7 +31,8 @@ typedef struct {
 rlae_status rlae_agent_policy_init(rlae_agent_policy *p, rlae_agent *agent, int n_members, int max_batch,
                                    int max_spans, int deterministic);
 void rlae_agent_policy_free(rlae_agent_policy *p);
-/* Forgets the records; call before each rollout run. */
+/* Forgets the records. Not required between rollouts: a sequence's records restart by themselves
+ * at its first decision (span 0). */
 void rlae_agent_policy_reset(rlae_agent_policy *p);
 
 #endif
