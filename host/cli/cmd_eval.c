@@ -12,7 +12,9 @@
 #include "envs/env.h"
 #include "run/ensemble_setup.h"
 #include "run/evaluate.h"
+#include "run/agent_policy.h"
 #include "run/task_data.h"
+#include "run/trainer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +90,14 @@ static rlae_status method_policy(const rlae_config *cfg, const char *method, rla
         rlae_policy policy;
     } names[] = {{"single", RLAE_POLICY_SINGLE}, {"uniform", RLAE_POLICY_UNIFORM}, {"score", RLAE_POLICY_SCORE},
                  {"topk", RLAE_POLICY_TOPK},     {"gated", RLAE_POLICY_GATED}};
-    if (!strncmp(method, "agent:", 6) || !strcmp(method, "agent"))
-        return rlae_fail(RLAE_ERR_UNSUPPORTED, "method '%s' is not available yet: needs a trained agent (rlae train)",
-                         method);
+    if (!strcmp(method, "agent"))
+        return rlae_fail(RLAE_ERR_INPUT, "method agent needs its checkpoint: agent:RUN_DIR (the run.out_dir of an "
+                         "rlae train run) or agent:PATH/checkpoint.bin");
+    if (!strncmp(method, "agent:", 6)) { /* loaded once the members are (the agent's shape depends on them) */
+        memset(p, 0, sizeof *p);
+        p->name = method;
+        return RLAE_OK;
+    }
     rlae_config c = *cfg;
     const char *colon = strchr(method, ':');
     size_t len = colon ? (size_t)(colon - method) : strlen(method);
@@ -228,6 +235,20 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
     memset(&ens, 0, sizeof ens);
     if (s == RLAE_OK)
         s = rlae_ensemble_open(&ens, cfg, cfg->ensemble.batch_size);
+    /* agent:CHECKPOINT methods: the trained agent with deterministic weights */
+    rlae_agent *agents[MAX_METHODS] = {0};
+    rlae_agent_policy apol[MAX_METHODS];
+    memset(apol, 0, sizeof apol);
+    int max_spans = (cfg->ensemble.max_new_tokens + cfg->ensemble.span - 1) / cfg->ensemble.span;
+    for (int m = 0; m < a->n_methods && s == RLAE_OK; m++) {
+        if (strncmp(a->methods[m], "agent:", 6) != 0)
+            continue;
+        s = rlae_train_load_agent(a->methods[m] + 6, cfg, &ens, &agents[m]);
+        if (s == RLAE_OK)
+            s = rlae_agent_policy_init(&apol[m], agents[m], ens.n_members, ens.max_batch, max_spans, 1);
+        if (s == RLAE_OK)
+            pol[m] = apol[m].base;
+    }
     for (int m = 0; m < a->n_methods && s == RLAE_OK; m++)
         for (int t = 0; t < nt && s == RLAE_OK; t++) {
             rlae_eval_result *x = &r[m * nt + t];
@@ -244,6 +265,11 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
                 fprintf(stderr, "rlae eval: warning: %s on %s: %zu of %zu prompts were cut from the left to fit the "
                         "members' contexts\n", x->method, x->task, x->n_truncated, x->n);
         }
+    for (int m = 0; m < a->n_methods; m++) {
+        if (agents[m])
+            rlae_agent_policy_free(&apol[m]);
+        rlae_agent_free(agents[m]);
+    }
     rlae_ensemble_close(&ens); /* safe after a failed open: it leaves *e zeroed */
     rlae_task_data_free(&synth);
     if (s == RLAE_OK)

@@ -83,6 +83,19 @@ static rlae_agent_spec agent_spec(const rlae_config *cfg, const rlae_ensemble *e
     return spec;
 }
 
+rlae_status rlae_train_load_agent(const char *checkpoint, const rlae_config *cfg, const rlae_ensemble *e,
+                                  rlae_agent **out)
+{
+    char *path = rlae_path_is_dir(checkpoint) ? rlae_train_checkpoint_path(checkpoint) : rlae_strdup(checkpoint);
+    if (!path)
+        return RLAE_ERR_NOMEM;
+    rlae_agent_spec spec = agent_spec(cfg, e);
+    int next;
+    rlae_status s = read_checkpoint(path, &spec, out, &next);
+    free(path);
+    return s;
+}
+
 /* Buffers for one iteration's span steps. */
 typedef struct {
     int cap_steps, n_steps, n_episodes;

@@ -18,6 +18,7 @@
 #include "algorithms/agent.h"
 #include "config/config.h"
 #include "core/status.h"
+#include "run/ensemble_setup.h"
 
 #include <stdio.h>
 
@@ -45,5 +46,10 @@ void rlae_train_request_stop(void);
 
 /* Path of the checkpoint inside a run directory (malloc'd). */
 char *rlae_train_checkpoint_path(const char *run_dir);
+
+/* The trained agent of a checkpoint (a checkpoint.bin, or a run directory holding one), checked
+ * against the agent that cfg and e's members call for (a mismatch names the differing setting). */
+rlae_status rlae_train_load_agent(const char *checkpoint, const rlae_config *cfg, const rlae_ensemble *e,
+                                  rlae_agent **out);
 
 #endif

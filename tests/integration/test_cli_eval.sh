@@ -36,8 +36,10 @@ expect_match '^uniform +[0-9.]+ \+- [0-9.]+ \(n=2\)' "$out" "ensemble.policy and
 
 expect_exit 2 "too long without --truncate-left" -- "$RLAE_BIN" eval "$C" --limit 2
 expect_match "item .* member 'baby'.*--truncate-left" "$err" "a too-long prompt names item, member and the fix"
-expect_exit 2 "agent" -- "$RLAE_BIN" eval "$C" --method agent:ckpt
-expect_match 'not available yet: needs a trained agent \(rlae train\)' "$err" "agent methods wait for rlae train"
+expect_exit 2 "agent without a checkpoint" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/no-run"
+expect_match 'no checkpoint' "$err" "an agent method names the missing checkpoint"
+expect_exit 2 "agent without a path" -- "$RLAE_BIN" eval "$C" --method agent
+expect_match 'agent:RUN_DIR' "$err" "method agent says how to name its checkpoint"
 expect_exit 2 "bad method" -- "$RLAE_BIN" eval "$C" --method average
 expect_match "unknown method 'average'.*uniform" "$err" "an unknown method lists the methods"
 expect_exit 2 "unknown member" -- "$RLAE_BIN" eval "$C" --method single:nobody

@@ -29,6 +29,13 @@ expect_match '^eval iter 2: synthetic/test accuracy [0-9.]+ \[' "$out" "evaluati
 expect_match '^eval iter 4: ' "$out" "evaluation at the end"
 [ -f "$tmp/a/checkpoint.bin" ] && [ -f "$tmp/a/config.yaml" ]; expect_match '^0$' "$?" "config.yaml and checkpoint.bin written"
 
+expect_exit 0 "eval the trained agent" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --method uniform --limit 4 \
+  run.out_dir="$tmp/ev"
+expect_match 'agent:.*synthetic|synthetic' "$out" "rlae eval prints a table"
+expect_match "^agent:$tmp/a +[0-9.]+ \\+- [0-9.]+ \\(n=4\\)" "$out" "the trained agent is a row of the eval table"
+expect_exit 2 "eval agent, other net" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" agent.hidden=32 run.out_dir="$tmp/ev"
+expect_match 'hidden' "$err" "an agent checkpoint that does not match the config names the setting"
+
 expect_exit 0 "same seed again" -- "$RLAE_BIN" train "$C" run.out_dir="$tmp/b"
 cmp -s "$tmp/a/checkpoint.bin" "$tmp/b/checkpoint.bin"; expect_match '^0$' "$?" "two runs with one seed: identical checkpoints"
 
