@@ -29,6 +29,7 @@ typedef struct {
     const char *tasks; /* comma-separated; NULL: task.name */
     long limit;        /* -1: task.limit */
     int truncate_left;
+    int by_subject; /* --by-subject: a table per task with a column per subject (skill) */
     char *overrides[MAX_OVERRIDES];
     int n_overrides;
 } eval_args;
@@ -41,12 +42,14 @@ static int parse(int argc, char **argv, eval_args *a)
         const char *o = argv[i];
         if (!strcmp(o, "--truncate-left")) {
             a->truncate_left = 1;
+        } else if (!strcmp(o, "--by-subject")) {
+            a->by_subject = 1;
         } else if (o[0] == '-') {
             int known = !strcmp(o, "--method") || !strcmp(o, "--tasks") || !strcmp(o, "--limit") ||
                         !strcmp(o, "--split");
             if (!known)
                 return cli_usage_error("eval", "unknown option '%s' (options: --method, --tasks, --limit, --split, "
-                                       "--truncate-left; "
+                                       "--truncate-left, --by-subject; "
                                        "settings are key=value overrides)", o);
             if (i + 1 >= argc)
                 return cli_usage_error("eval", "option %s needs a value", o);
@@ -143,6 +146,37 @@ static rlae_status find_tasks(const eval_args *a, const rlae_config *cfg, const 
 }
 
 /* The table on stdout and the same rows as CSV (one per method x task, then each method's average). */
+/* --by-subject: for one task, rows = methods, columns = its subjects, then all items and (with
+ * several subjects) the macro average; cells are accuracy +- the CI half-width. r[m * stride]. */
+static void print_subjects(const char *task, const rlae_eval_result *r, int stride, int nm,
+                           const char *const *methods)
+{
+    if (r[0].n_groups == 0)
+        return;
+    printf("\n%s by subject (accuracy +- 95%% CI half-width)\n%-24s", task, "method");
+    for (int g = 0; g < r[0].n_groups; g++)
+        printf("  %-16s", r[0].groups[g].name);
+    printf("  %-16s  %s\n", "all", r[0].n_groups > 1 ? "macro" : "");
+    for (int m = 0; m < nm; m++) {
+        const rlae_eval_result *x = &r[m * stride];
+        printf("%-24s", methods[m]);
+        for (int g = 0; g < x->n_groups; g++) {
+            char cell[40];
+            snprintf(cell, sizeof cell, "%.3f +- %.3f", x->groups[g].accuracy,
+                     (x->groups[g].ci_high - x->groups[g].ci_low) / 2);
+            printf("  %-16s", cell);
+        }
+        char cell[40];
+        snprintf(cell, sizeof cell, "%.3f +- %.3f", x->accuracy, (x->ci_high - x->ci_low) / 2);
+        printf("  %-16s", cell);
+        if (x->n_groups > 1)
+            printf("  %.3f", x->macro_accuracy);
+        printf("\n");
+    }
+    if (r[0].groups_truncated)
+        printf("(only the first %d subjects are listed; the macro average covers all)\n", RLAE_EVAL_MAX_GROUPS);
+}
+
 static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_task *const *tasks, int nt,
                           const rlae_eval_result *r)
 {
@@ -181,6 +215,15 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
         for (int t = 0; t < nt; t++)
             if (r[m * nt + t].has_f1)
                 printf("%s on %s: F1 %.3f\n", a->methods[m], tasks[t]->name, r[m * nt + t].f1);
+    for (int m = 0; m < nm; m++) /* subjects always go to the CSV, as task/subject rows */
+        for (int t = 0; t < nt; t++) {
+            const rlae_eval_result *x = &r[m * nt + t];
+            for (int g = 0; g < x->n_groups; g++)
+                fprintf(f, "%s/%s,%s,%s,%s,%zu,%.6f,%.6f,%.6f,\n", x->task, x->groups[g].name, x->method, x->split,
+                        x->scoring, x->groups[g].n, x->groups[g].accuracy, x->groups[g].ci_low, x->groups[g].ci_high);
+        }
+    for (int t = 0; a->by_subject && t < nt; t++)
+        print_subjects(tasks[t]->name, r + t, nt, nm, a->methods);
     fflush(stdout);
     if (fclose(f) != 0) {
         free(csv);

@@ -45,6 +45,8 @@ static const cli_command commands[] = {
      "                    hellaswag, nq_open, triviaqa, synthetic\n"
      "  --limit N         first N items of each task (default task.limit; 0 = all)\n"
      "  --split S         split to evaluate on (default task.eval_split, else the task's own)\n"
+     "  --by-subject      also a table per task with a column per subject (MMLU subject,\n"
+     "                    synthetic skill) and the macro average\n"
      "  --truncate-left   cut prompts that do not fit a member's context from the left (counted on\n"
      "                    stderr) instead of failing on the first such item\n"
      "\n"

@@ -472,6 +472,67 @@ static rlae_status eval_loglik(rlae_ensemble *e, const env_task *t, const rlae_e
     return s;
 }
 
+/* Per-subject accuracy with its bootstrap interval (items sorted by subject, stable). */
+static const env_items *sort_items;
+static int by_subject(const void *a, const void *b)
+{
+    const env_item *x = &sort_items->v[*(const size_t *)a], *y = &sort_items->v[*(const size_t *)b];
+    int c = strcmp(x->subject ? x->subject : "", y->subject ? y->subject : "");
+    return c ? c : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static rlae_status group_by_subject(const env_items *items, const double *correct, const rlae_eval_options *o,
+                                    rlae_eval_result *out)
+{
+    size_t n = items->n;
+    int any = 0;
+    for (size_t i = 0; i < n && !any; i++)
+        any = items->v[i].subject != NULL;
+    if (!any)
+        return RLAE_OK;
+    size_t *idx = rlae_malloc(sizeof *idx * n);
+    double *vals = rlae_malloc(sizeof *vals * n);
+    rlae_status s = idx && vals ? RLAE_OK : RLAE_ERR_NOMEM;
+    for (size_t i = 0; i < n && s == RLAE_OK; i++)
+        idx[i] = i;
+    if (s == RLAE_OK) {
+        sort_items = items; /* qsort has no context argument; evaluation is single-threaded */
+        qsort(idx, n, sizeof *idx, by_subject);
+    }
+    double macro = 0;
+    int groups = 0;
+    for (size_t a = 0; a < n && s == RLAE_OK;) {
+        const char *sub = items->v[idx[a]].subject ? items->v[idx[a]].subject : "";
+        size_t b = a;
+        while (b < n && strcmp(items->v[idx[b]].subject ? items->v[idx[b]].subject : "", sub) == 0) {
+            vals[b - a] = correct[idx[b]];
+            b++;
+        }
+        env_ci ci;
+        s = env_bootstrap_ci(vals, b - a, o->resamples > 0 ? o->resamples : 1000, 0.95, o->seed, &ci);
+        if (s == RLAE_OK) {
+            macro += ci.mean;
+            groups++;
+            if (out->n_groups < RLAE_EVAL_MAX_GROUPS) {
+                rlae_eval_group *g = &out->groups[out->n_groups++];
+                snprintf(g->name, sizeof g->name, "%s", sub);
+                g->n = b - a;
+                g->accuracy = ci.mean;
+                g->ci_low = ci.lo;
+                g->ci_high = ci.hi;
+            } else {
+                out->groups_truncated = 1;
+            }
+        }
+        a = b;
+    }
+    if (s == RLAE_OK && groups)
+        out->macro_accuracy = macro / (double)groups; /* over every subject, listed or not */
+    free(idx);
+    free(vals);
+    return s;
+}
+
 rlae_status rlae_evaluate(rlae_ensemble *e, const env_task *t, const rlae_eval_options *opt,
                           rlae_weight_policy *policy, const char *method, rlae_eval_result *out)
 {
@@ -492,6 +553,7 @@ rlae_status rlae_evaluate(rlae_ensemble *e, const env_task *t, const rlae_eval_o
     if (s == RLAE_OK) {
         out->n_unspelled = unspelled;
         out->n_truncated = truncated;
+        s = group_by_subject(&d.items, correct, opt, out);
     }
     else
         s = rlae_wrap(s, "evaluating %s on %s: ", method, t->name);

@@ -45,6 +45,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RLAE_EVAL_MAX_GROUPS 64
+
+/* Accuracy over the items of one subject (MMLU subject, synthetic skill). */
+typedef struct {
+    char name[48];
+    size_t n;
+    double accuracy, ci_low, ci_high;
+} rlae_eval_group;
+
 typedef struct {
     char task[32];
     char method[64];
@@ -57,6 +66,11 @@ typedef struct {
     double f1;         /* mean token F1 */
     long n_unspelled;  /* bytes some member could not spell exactly (fed its unk token instead) */
     size_t n_truncated; /* items whose prompt lost its beginning (truncate_left) */
+    /* per subject, sorted by name, when the items have subjects (MMLU, synthetic skills); the first
+     * RLAE_EVAL_MAX_GROUPS subjects only (groups_truncated says when more existed) */
+    int n_groups, groups_truncated;
+    rlae_eval_group groups[RLAE_EVAL_MAX_GROUPS];
+    double macro_accuracy; /* mean of the groups' accuracies (MMLU's macro average); 0 without groups */
 } rlae_eval_result;
 
 typedef struct {

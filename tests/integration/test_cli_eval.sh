@@ -31,6 +31,17 @@ expect_match '^synthetic,single:stories,test,generate,5,' "$csv" "generation row
 expect_match '^average,single:stories,,,10,' "$csv" "each method's average"
 expect_match 'prompts were cut from the left' "$err" "cut prompts are counted"
 
+# per subject: the synthetic skills as configured (task.synthetic), counts adding up to the items
+expect_exit 0 "by subject" -- "$RLAE_BIN" eval "$C" --method uniform --tasks synthetic --limit 12 --by-subject \
+  'task.synthetic.skills=[addition,copy]'
+expect_match '^synthetic by subject' "$out" "--by-subject prints a table per task"
+expect_match '^method +add +copy +all +macro$' "$out" "a column per configured skill, all items and the macro average"
+csv=$(cat "$tmp/out/eval.csv" 2>/dev/null)
+na=$(printf '%s\n' "$csv" | grep '^synthetic/add,uniform,' | cut -d, -f5)
+nc=$(printf '%s\n' "$csv" | grep '^synthetic/copy,uniform,' | cut -d, -f5)
+expect_match '^12$' "$(( ${na:-0} + ${nc:-0} ))" "the subjects' item counts add up to the items"
+expect_match '^0$' "$(printf '%s\n' "$csv" | grep -c '^synthetic/reverse')" "skills not configured do not appear"
+
 expect_exit 0 "default method and task from the config" -- "$RLAE_BIN" eval "$C" --limit 2 --truncate-left
 expect_match '^uniform +[0-9.]+ \+- [0-9.]+ \(n=2\)' "$out" "ensemble.policy and task.name are the defaults"
 
