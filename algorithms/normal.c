@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#define RLAE_HALF_LOG_2PI 0.91893853320467274178 /* log(2 pi) / 2 */
+#include "algorithms/policy_math.h"
 
 #define real float
 #define RT RLAE_F
