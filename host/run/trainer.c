@@ -2,10 +2,12 @@
  * update -> periodic deterministic evaluation -> atomic checkpoints; resume and clean stops. */
 #include "run/trainer.h"
 
+#include "algorithms/gae.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "io/runlog.h"
 #include "run/agent_policy.h"
 #include "run/ensemble_setup.h"
 #include "run/evaluate.h"
@@ -142,12 +144,11 @@ static rlae_status span_buffer_init(span_buffer *b, int episodes, int max_spans,
  * is not NULL). Returns rewards and correctness per episode. */
 static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rlae_task_data *td,
                              const size_t *items, const uint32_t *episode_ids, int n, rlae_agent_policy *pol,
-                             span_buffer *buf, double *reward, int *correct, double *tokens, double *weight_sum)
+                             span_buffer *buf, double *reward, int *correct, double *tokens, double *weight_sum,
+                             rlae_episode *ep, char **prompts)
 {
     rlae_rollout_request req[n];
-    char *prompts[n];
-    rlae_episode ep[n];
-    memset(prompts, 0, sizeof prompts);
+    memset(prompts, 0, sizeof(char *) * (size_t)n);
     rlae_status s = RLAE_OK;
     for (int i = 0; i < n && s == RLAE_OK; i++) {
         s = rlae_task_data_prompt(td, items[i], &prompts[i]);
@@ -156,10 +157,13 @@ static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rla
     rlae_agent_policy_reset(pol);
     if (s == RLAE_OK)
         s = rlae_rollout_run(e->ro, req, n, &pol->base, ep);
-    for (int i = 0; i < n; i++)
-        free(prompts[i]);
-    if (s != RLAE_OK)
+    if (s != RLAE_OK) {
+        for (int i = 0; i < n; i++) {
+            free(prompts[i]);
+            prompts[i] = NULL;
+        }
         return s;
+    }
     int K = e->n_members, D = pol->obs_dim, L = pol->logp_width;
     for (int i = 0; i < n && s == RLAE_OK; i++) {
         const rlae_episode *x = &ep[i];
@@ -199,9 +203,77 @@ static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rla
         buf->n_episodes = e_idx + 1;
         buf->offset[buf->n_episodes] = buf->n_steps;
     }
-    for (int i = 0; i < n; i++)
-        rlae_episode_free(&ep[i]);
     return s;
+}
+
+/* The iteration's episodes into the run log, with per span the joint log-probability, the value,
+ * and GAE's advantage and return (recomputed here as the update computes them, for the log). */
+static rlae_status log_iteration(rlae_runlog *log, const rlae_config *cfg, const rlae_task_data *td,
+                                 const span_buffer *b, int logp_w, int iteration, const rlae_episode *ep,
+                                 char *const *prompts, const size_t *items, const double *reward, const int *correct)
+{
+    int S = b->n_steps, E = b->n_episodes;
+    float *adv = rlae_malloc(sizeof(float) * (size_t)(S ? S : 1)), *ret = rlae_malloc(sizeof(float) * (size_t)(S ? S : 1));
+    float *lp = rlae_malloc(sizeof(float) * (size_t)(S ? S : 1));
+    rlae_runlog_episode *rows = rlae_calloc((size_t)(E ? E : 1), sizeof *rows);
+    rlae_status s = adv && ret && lp && rows ? RLAE_OK : RLAE_ERR_NOMEM;
+    if (s == RLAE_OK) {
+        rlae_gae(E, b->offset, b->reward, b->value, b->terminated, b->bootstrap, cfg->algorithm.gamma,
+                 cfg->algorithm.gae_lambda, adv, ret);
+        for (int t = 0; t < S; t++) {
+            double sum = 0;
+            for (int j = 0; j < logp_w; j++)
+                sum += b->logp[(size_t)t * logp_w + j];
+            lp[t] = (float)sum;
+        }
+        for (int j = 0; j < E; j++) {
+            const env_item *it = &td->items.v[items[j]];
+            int o = b->offset[j];
+            rows[j] = (rlae_runlog_episode){.ep = &ep[j], .id = ep[j].episode, .iteration = iteration,
+                                            .task = td->task->name, .item = (int64_t)items[j],
+                                            .reward = (float)reward[j], .correct = correct[j], .prompt = prompts[j],
+                                            .gold = it->n_gold > 0 ? it->gold[0] : NULL, .policy = NULL,
+                                            .logp = lp + o, .value = b->value + o, .advantage = adv + o,
+                                            .ret = ret + o};
+        }
+        s = rlae_runlog_append_episodes(log, E, rows);
+    }
+    free(adv);
+    free(ret);
+    free(lp);
+    free(rows);
+    return s;
+}
+
+/* The run log: created for a fresh run, reopened (and cut back to the checkpoint) on resume. */
+static rlae_status open_log(const rlae_config *cfg, int resume, int start, int n_members, rlae_runlog_meta_buf *mb,
+                            rlae_runlog **log, char **path_out)
+{
+    char *path = cfg->log.hdf5 && cfg->log.hdf5[0] ? rlae_strdup(cfg->log.hdf5)
+                                                    : rlae_path_join(cfg->run.out_dir, "run.h5");
+    if (!path)
+        return RLAE_ERR_NOMEM;
+    rlae_status s;
+    if (resume) {
+        s = rlae_runlog_open_append(path, n_members, log);
+        if (s == RLAE_OK)
+            s = rlae_runlog_truncate_after(*log, start);
+    } else {
+        s = rlae_runlog_meta_from_config(cfg, 1, mb);
+        /* a run.h5 in a run directory without a checkpoint is from a run that never finished its first
+         * iteration: replaced. A log.hdf5 named in the config is never overwritten. */
+        int own = !(cfg->log.hdf5 && cfg->log.hdf5[0]);
+        if (s == RLAE_OK)
+            s = rlae_runlog_create(path, &mb->meta, own, log);
+    }
+    if (s != RLAE_OK) {
+        rlae_runlog_close(*log);
+        *log = NULL;
+        free(path);
+        return s;
+    }
+    *path_out = path;
+    return RLAE_OK;
 }
 
 typedef struct {
@@ -211,10 +283,25 @@ typedef struct {
     rlae_agent_policy act, greedy;
     span_buffer buf;
     char *ckpt;
+    rlae_runlog *log;
+    rlae_runlog_meta_buf meta;
+    char *log_path;
+    rlae_episode *ep; /* [episodes_per_iter] of the current iteration */
+    char **prompts;
+    int n_ep;
 } trainer;
 
 static void trainer_free(trainer *t)
 {
+    for (int j = 0; j < t->n_ep; j++) {
+        rlae_episode_free(&t->ep[j]);
+        free(t->prompts[j]);
+    }
+    free(t->ep);
+    free(t->prompts);
+    rlae_runlog_close(t->log);
+    rlae_runlog_meta_buf_free(&t->meta);
+    free(t->log_path);
     span_buffer_free(&t->buf);
     rlae_agent_policy_free(&t->act);
     rlae_agent_policy_free(&t->greedy);
@@ -280,6 +367,11 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
         s = rlae_agent_policy_init(&t.greedy, t.agent, K, B, spans, 1);
     if (s == RLAE_OK)
         s = span_buffer_init(&t.buf, E, spans, t.act.obs_dim, K, t.act.logp_width);
+    if (s == RLAE_OK && (!(t.ep = rlae_calloc((size_t)E, sizeof *t.ep)) ||
+                         !(t.prompts = rlae_calloc((size_t)E, sizeof *t.prompts))))
+        s = RLAE_ERR_NOMEM;
+    if (s == RLAE_OK)
+        s = open_log(cfg, opt->resume, start, K, &t.meta, &t.log, &t.log_path);
     if (s == RLAE_OK && out) {
         fprintf(out, "train: %s, %d members, union %d, task %s (%zu train / %zu eval items), agent %s with %zu "
                 "parameters, %s iteration %d of %d\n", dir, K, rlae_vocab_union_size(t.ens.vu), t.train.task->name,
@@ -306,16 +398,27 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
         }
         t.buf.n_steps = t.buf.n_episodes = 0;
         double toks = 0, wsum[8] = {0};
+        for (int j = 0; j < t.n_ep; j++) {
+            rlae_episode_free(&t.ep[j]);
+            free(t.prompts[j]);
+            t.prompts[j] = NULL;
+        }
+        t.n_ep = 0;
         for (int at = 0; at < E && s == RLAE_OK; at += B) {
             int m = E - at < B ? E - at : B;
             s = run_batch(&t.ens, cfg, &t.train, items + at, ids + at, m, &t.act, &t.buf, reward + at, correct + at,
-                          &toks, wsum);
+                          &toks, wsum, t.ep + at, t.prompts + at);
+            if (s == RLAE_OK)
+                t.n_ep = at + m;
         }
         rlae_span_batch sb = {.n_episodes = t.buf.n_episodes, .offset = t.buf.offset, .obs = t.buf.obs,
                               .action = t.buf.action, .logp = t.buf.logp, .value = t.buf.value,
                               .reward = t.buf.reward, .terminated = t.buf.terminated, .bootstrap = t.buf.bootstrap};
         rlae_train_iteration row;
         memset(&row, 0, sizeof row);
+        if (s == RLAE_OK)
+            s = log_iteration(t.log, cfg, &t.train, &t.buf, t.act.logp_width, it + 1, t.ep, t.prompts, items, reward,
+                              correct);
         if (s == RLAE_OK)
             s = rlae_agent_update(t.agent, &cfg->algorithm, &sb, it, iters, &row.update);
         if (s != RLAE_OK)
@@ -329,6 +432,9 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
         for (int k = 0; k < K; k++)
             row.mean_weight[k] = wsum[k] / E;
         row.seconds = rlae_timer_elapsed(&tm);
+        rlae_runlog_update ur = {.iteration = it + 1, .m = row.update, .seconds = row.seconds};
+        if ((s = rlae_runlog_append_update(t.log, &ur)) != RLAE_OK)
+            break;
         if (out) {
             fprintf(out, "iter %d/%d reward %.3f acc %.3f len %.1f w=[", it + 1, iters, row.reward, row.accuracy,
                     row.mean_tokens);
@@ -352,12 +458,31 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
             eo.limit = 0;
             rlae_eval_result er;
             s = rlae_evaluate(&t.ens, t.eval.task, &eo, &t.greedy.base, "agent", &er);
+            rlae_runlog_eval rows[1 + RLAE_EVAL_MAX_GROUPS];
+            char names[RLAE_EVAL_MAX_GROUPS][96]; /* the log keeps RLAE_RUNLOG_NAME_LEN - 1 bytes */
+            int nr = 0;
+            if (s == RLAE_OK) {
+                rows[nr++] = (rlae_runlog_eval){.iteration = it + 1, .task = er.task, .method = "agent",
+                                                .accuracy = er.accuracy, .ci_low = er.ci_low, .ci_high = er.ci_high,
+                                                .n = (int64_t)er.n};
+                for (int g = 0; g < er.n_groups; g++) { /* one row per skill / subject: task/subject */
+                    snprintf(names[g], sizeof names[g], "%s/%s", er.task, er.groups[g].name);
+                    rows[nr++] = (rlae_runlog_eval){.iteration = it + 1, .task = names[g], .method = "agent",
+                                                    .accuracy = er.groups[g].accuracy, .ci_low = er.groups[g].ci_low,
+                                                    .ci_high = er.groups[g].ci_high, .n = (int64_t)er.groups[g].n};
+                }
+                s = rlae_runlog_append_eval(t.log, nr, rows);
+            }
             if (s == RLAE_OK && out) {
                 fprintf(out, "eval iter %d: %s/%s accuracy %.3f [%.3f, %.3f] (n %zu, %s, deterministic weights)\n",
                         it + 1, er.task, er.split, er.accuracy, er.ci_low, er.ci_high, er.n, er.scoring);
                 fflush(out);
             }
         }
+        /* the log commits the iteration before the checkpoint records it, so a resume never finds a
+         * checkpoint ahead of the log */
+        if (s == RLAE_OK)
+            s = rlae_runlog_flush(t.log, it + 1);
         int ce = cfg->train.checkpoint_every;
         if (s == RLAE_OK && (final || stop || (ce > 0 && (it + 1) % ce == 0)))
             s = write_checkpoint(t.ckpt, t.agent, it + 1);
