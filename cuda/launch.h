@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+#include "algorithms/adam.h"
+#include "algorithms/ppo_loss.h"
 #include "core/status.h"
 
 /* A cudaStream_t, kept opaque so C code needs no CUDA headers. NULL is the default stream. */
@@ -94,6 +96,57 @@ typedef struct {
 } rlae_cuda_mix_args;
 
 rlae_status rlae_cuda_mix_select(const rlae_cuda_mix_args *a, rlae_cuda_stream stream);
+
+/* ---- RL ops (cuda/ppo_loss.cu, cuda/adam.cu) -------------------------------------------------- */
+
+/* The fused PPO / MAPPO minibatch loss on the device, fp32, with the semantics and formulas of
+ * algorithms/ppo_loss.h (the per-element math is policy_math.h's, shared with the CPU). Every array
+ * is device memory, laid out as rlae_ppo_batch / rlae_ppo_grads; gradient outputs may be NULL
+ * (skipped), value_old may be NULL when p->clip_value is 0, active NULL means all agents active.
+ * The metrics land in metrics[RLAE_CUDA_PPO_METRICS] (device doubles, indexed by RLAE_CUDA_PPO_M_*),
+ * reduced in a fixed order: the same inputs give bit-identical results on every run. scratch holds
+ * rlae_cuda_ppo_scratch_doubles(n) doubles. Queued on `stream`; nothing is copied to the host. */
+#define RLAE_CUDA_PPO_METRICS 8
+enum {
+    RLAE_CUDA_PPO_M_LOSS = 0,
+    RLAE_CUDA_PPO_M_PG,
+    RLAE_CUDA_PPO_M_V,
+    RLAE_CUDA_PPO_M_ENTROPY,
+    RLAE_CUDA_PPO_M_KL,
+    RLAE_CUDA_PPO_M_CLIPFRAC,
+    RLAE_CUDA_PPO_M_TERMS
+};
+typedef struct {
+    int n, K;
+    const float *head;              /* Dirichlet: n x K logits */
+    const float *mu, *log_std;      /* Normal: n x K */
+    const float *action;            /* n x K */
+    const float *logp_old;          /* Dirichlet: n; Normal: n x K */
+    const unsigned char *active;    /* Normal: n x K or NULL */
+    const float *adv, *value, *value_old, *ret; /* n each */
+    float *d_head, *d_mu, *d_log_std, *d_value;  /* outputs, NULL to skip */
+    double *metrics;                /* [RLAE_CUDA_PPO_METRICS] */
+    double *scratch;                /* [rlae_cuda_ppo_scratch_doubles(n)] */
+} rlae_cuda_ppo_args;
+
+size_t rlae_cuda_ppo_scratch_doubles(int n);
+/* p: the loss settings (host memory), as for the CPU loss. */
+rlae_status rlae_cuda_ppo_loss_dirichlet(const rlae_ppo_params *p, const rlae_cuda_ppo_args *a,
+                                         rlae_cuda_stream stream);
+rlae_status rlae_cuda_ppo_loss_normal(const rlae_ppo_params *p, const rlae_cuda_ppo_args *a, rlae_cuda_stream stream);
+
+/* One Adam step on n fp32 parameters (algorithms/adam.h: PyTorch's form, eps added to the
+ * bias-corrected sqrt(v)), with step number t >= 1 (the CPU's a->t after its increment) and the
+ * hyperparameters h (host memory). param, grad, m, v are device arrays of n floats. */
+rlae_status rlae_cuda_adam_step(float *param, const float *grad, float *m, float *v, size_t n, long t,
+                                const rlae_adam_hparams *h, rlae_cuda_stream stream);
+/* torch.nn.utils.clip_grad_norm_ on the device: the global L2 norm of grad[0..n-1] by a two-stage
+ * fixed-order reduction (in double), written to *norm (one device double); when max_norm > 0 and
+ * norm > max_norm, grad is scaled by max_norm / (norm + 1e-6). scratch holds
+ * rlae_cuda_grad_norm_scratch_doubles(n) doubles. The norm stays on the device (no host sync). */
+size_t rlae_cuda_grad_norm_scratch_doubles(size_t n);
+rlae_status rlae_cuda_grad_norm_clip(float *grad, size_t n, double max_norm, double *norm, double *scratch,
+                                     rlae_cuda_stream stream);
 
 #ifdef __cplusplus
 }
