@@ -451,15 +451,22 @@ rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog
     rlae_runlog *log = runlog_alloc(path);
     if (!log) return RLAE_ERR_NOMEM;
     hid_t fapl = latest_fapl();
-    /* a writer killed in SWMR mode leaves the superblock marked "open for writing"; the resuming run
-     * is that writer's successor, so clear the mark (what `h5clear -s` does). */
-    hbool_t clear = 1;
-    H5Pset(fapl, "clear_status_flags", &clear);
+    /* A writer killed in SWMR mode leaves the superblock marked "open for writing" and its stored
+     * end-of-allocation behind the data it flushed since. The resuming run is that writer's successor:
+     * clear the mark and move the end of allocation to the end of the file, as `h5clear -s --increment`
+     * does (through the same two file-access properties). */
+    hbool_t yes = 1;
+    H5Pset(fapl, "clear_status_flags", &yes);
+    H5Pset(fapl, "skip_eof_check", &yes);
     log->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
     rlae_status s = RLAE_OK;
     if (log->file < 0) {
         s = rlae_fail(RLAE_ERR_IO, "%s: cannot open the run file for appending; is another rlae writing it?", path);
+        goto fail;
+    }
+    if (H5Fincrement_filesize(log->file, 0) < 0) {
+        s = h5fail(log, "repairing the end of allocation", NULL);
         goto fail;
     }
     hid_t g = H5Oexists_by_name(log->file, "meta", H5P_DEFAULT) > 0 ? H5Gopen2(log->file, "meta", H5P_DEFAULT) : -1;

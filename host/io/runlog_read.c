@@ -183,7 +183,8 @@ rlae_status rlae_runlog_reader_refresh(rlae_runlog_reader *r, int *changed) {
     int64_t ci = -1;
     for (int64_t i = ext[RLAE_RUNLOG_ITERATIONS] - 1; i >= 0; i--) {
         if (runlog_read_rows(r->ds[RLAE_RUNLOG_ITERATIONS], r->mt[RLAE_RUNLOG_ITERATIONS], i, 1, &c) < 0)
-            return rlae_fail(RLAE_ERR_INPUT, "%s: cannot read /iterations row %lld", r->path, (long long)i);
+            return rlae_fail(RLAE_ERR_INPUT, "%s: cannot read /iterations row %lld: the file is damaged", r->path,
+                             (long long)i);
         if (c.iteration >= 0) { ci = i; break; }
     }
     for (int t = 0; t < RLAE_RUNLOG_ITERATIONS; t++) {
@@ -213,8 +214,13 @@ rlae_status rlae_runlog_reader_open(const char *path, rlae_runlog_reader **out) 
     r->file = -1;
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) r->ds[t] = r->mt[t] = -1;
     r->path = strdup(path);
-    r->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    /* SWMR readers retry a metadata read whose checksum fails (the writer may be mid-flush); HDF5's
+     * default of 100 tries with growing sleeps turns a damaged file into a minutes-long hang */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_metadata_read_attempts(fapl, 12);
+    r->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
     if (r->file < 0) r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); /* older formats: no SWMR */
+    H5Pclose(fapl);
     rlae_status s = RLAE_OK;
     if (r->file < 0)
         s = rlae_fail(RLAE_ERR_INPUT, "%s: HDF5 cannot open the file (damaged, or locked by a writer that is "
