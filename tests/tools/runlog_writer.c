@@ -3,12 +3,15 @@
  *
  *   runlog_writer PATH --create  --iterations N [--sleep-ms M]
  *   runlog_writer PATH --resume [--from C] --iterations N [--sleep-ms M]
+ *   runlog_writer PATH --foreign   (an HDF5 file with other datasets: what inspect must refuse)
  *
  * Per iteration: 4 episodes of 2 members (alpha, beta) with ids it*4+i, an /updates row and an /eval
  * row; it sleeps M ms between appending and committing, then prints "committed IT". --resume opens
  * the file for appending, drops iterations after C (--from; default: keep all committed) and goes on
  * from the next iteration. Everything is deterministic in (iteration, i) so a test can check values. */
 #include "io/runlog.h"
+
+#include <hdf5.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +88,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--create") == 0) create = 1;
         else if (strcmp(argv[i], "--resume") == 0) create = 0;
+        else if (strcmp(argv[i], "--foreign") == 0) create = 2;
         else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) from = atoi(argv[++i]);
         else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) iterations = atoi(argv[++i]);
         else if (strcmp(argv[i], "--sleep-ms") == 0 && i + 1 < argc) sleep = atoi(argv[++i]);
@@ -94,6 +98,16 @@ int main(int argc, char **argv) {
     if (!path || create < 0) {
         fprintf(stderr, "usage: runlog_writer PATH --create|--resume [--from C] --iterations N [--sleep-ms M]\n");
         return 2;
+    }
+    if (create == 2) {
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hsize_t d[1] = {8};
+        hid_t sp = H5Screate_simple(1, d, NULL);
+        hid_t g = H5Gcreate2(f, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t ds = H5Dcreate2(f, "episodes", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        int ok = f >= 0 && g >= 0 && ds >= 0;
+        H5Dclose(ds); H5Gclose(g); H5Sclose(sp); H5Fclose(f);
+        return ok ? 0 : 1;
     }
     rlae_runlog *log = NULL;
     rlae_status s;
