@@ -680,9 +680,14 @@ static double now_unix(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The whole file is flushed, not only the datasets: /text's strings live in global heap collections,
+ * which a reader finds only below the end of allocation stored in the superblock, and H5Dflush does
+ * not write the superblock. Flushing everything before and after the commit row keeps every committed
+ * row readable by a new reader, also after a kill. */
 static rlae_status commit(rlae_runlog *log, int iteration) {
     for (int t = 0; t < RLAE_RUNLOG_ITERATIONS; t++)
         if (H5Dflush(log->ds[t]) < 0) return h5fail(log, "flushing", TABLE_NAMES[t]);
+    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0) return h5fail(log, "flushing the file", NULL);
     rlae_runlog_iteration_row c;
     memset(&c, 0, sizeof c);
     c.iteration = iteration;
@@ -690,6 +695,7 @@ static rlae_status commit(rlae_runlog *log, int iteration) {
     c.time = now_unix();
     RLAE_TRY(append_rows(log, RLAE_RUNLOG_ITERATIONS, 1, &c));
     if (H5Dflush(log->ds[RLAE_RUNLOG_ITERATIONS]) < 0) return h5fail(log, "flushing", "iterations");
+    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0) return h5fail(log, "flushing the file", NULL);
     log->last_iteration = iteration;
     return RLAE_OK;
 }

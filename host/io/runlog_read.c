@@ -173,7 +173,10 @@ rlae_status rlae_runlog_reader_refresh(rlae_runlog_reader *r, int *changed) {
     int64_t before[RLAE_RUNLOG_N_TABLES];
     memcpy(before, r->rows, sizeof before);
     int64_t ext[RLAE_RUNLOG_N_TABLES];
-    for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
+    /* /iterations first: a commit counts rows the writer wrote before it, so tables refreshed after
+     * it are at least that long even while the writer keeps going */
+    for (int i = 0; i < RLAE_RUNLOG_N_TABLES; i++) {
+        int t = (i + RLAE_RUNLOG_ITERATIONS) % RLAE_RUNLOG_N_TABLES;
         H5Drefresh(r->ds[t]); /* fails harmlessly on a file not opened for SWMR read */
         ext[t] = runlog_extent(r->ds[t]);
         if (ext[t] < 0) return rlae_fail(RLAE_ERR_INPUT, "%s: cannot read the extent of /%s", r->path,
@@ -181,7 +184,7 @@ rlae_status rlae_runlog_reader_refresh(rlae_runlog_reader *r, int *changed) {
     }
     rlae_runlog_iteration_row c;
     int64_t ci = -1;
-    for (int64_t i = ext[RLAE_RUNLOG_ITERATIONS] - 1; i >= 0; i--) {
+    for (int64_t i = ext[RLAE_RUNLOG_ITERATIONS] - 1; i >= 0; i--) { /* rows past ext were not refreshed: ignored */
         if (runlog_read_rows(r->ds[RLAE_RUNLOG_ITERATIONS], r->mt[RLAE_RUNLOG_ITERATIONS], i, 1, &c) < 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: cannot read /iterations row %lld: the file is damaged", r->path,
                              (long long)i);
