@@ -102,10 +102,22 @@ static const cli_command commands[] = {
      "are marked.\n",
      NULL},
     {"inspect", "summarise an HDF5 run log, or show one episode",
-     "usage: rlae inspect RUN.h5 [--episode N] [--export csv TABLE] [--follow]\n"
+     "usage: rlae inspect RUN.h5 [--episode N [--color=auto|always|never]] [--export csv TABLE] [--follow]\n"
      "\n"
-     "Shows the run's config, members, reward and accuracy over time and the mean weight per member;\n"
-     "--episode N prints one rollout with its span boundaries and weights.\n",
+     "Shows the run's provenance (version, git revision, member and tokenizer hashes, seeds), reward,\n"
+     "accuracy and update metrics per iteration, the mean weight per member overall, per span index\n"
+     "and per task, evaluation results with confidence intervals, and the resolved config.\n"
+     "Only committed iterations are shown, so a file being written, or left by a killed run, reads\n"
+     "consistently (the schema is in docs/runlog.md).\n"
+     "\n"
+     "  --episode N        row N of /episodes: prompt, gold, response, each span's weights and its\n"
+     "                     tokens (union ids) coloured by the member most confident in them\n"
+     "                     (\"id/a\" markers when stdout is not a terminal or with --color=never)\n"
+     "  --export csv TABLE a table as CSV on stdout: episodes, spans, tokens, text, updates, eval,\n"
+     "                     iterations (per-member arrays become one column per member)\n"
+     "  --follow           the summary, then one line per newly committed iteration until Ctrl-C\n"
+     "\n"
+     "A file that is not an rlae run file, or is damaged, exits with 2 and says why.\n",
      NULL},
     {"bench", "measure throughput of the model forward, the ensemble step and kernels",
      "usage: rlae bench model|ensemble|mix [options]\n"
