@@ -5,6 +5,8 @@
 #include "io/runlog.h"
 #include "test.h"
 
+#include "core/sha256.h"
+
 #include <hdf5.h>
 #include <unistd.h>
 
@@ -208,6 +210,30 @@ int main(void) {
     snprintf(other, sizeof other, "%s/missing.h5", dir);
     CHECK(rlae_runlog_reader_open(other, &r) == RLAE_ERR_INPUT);
     CHECK(rlae_runlog_table_from_name("/spans") == RLAE_RUNLOG_SPANS && rlae_runlog_table_from_name("x") == -1);
+
+    /* /meta from the demo config: names, YAML, hashes of the HF directories' weights and tokenizers */
+    if (chdir(RLAE_SOURCE_DIR) == 0) {
+        rlae_config cfg;
+        if (rlae_config_load("configs/demo.yaml", 0, NULL, &cfg) == RLAE_OK) {
+            rlae_runlog_meta_buf mb;
+            CHECK(rlae_runlog_meta_from_config(&cfg, 1, &mb) == RLAE_OK);
+            CHECK_EQ_INT(mb.meta.n_members, cfg.n_members);
+            CHECK(strcmp(mb.meta.member_names[0], cfg.members[0].name) == 0);
+            CHECK(strstr(mb.meta.config_yaml, "members:") != NULL);
+            char tok[512], want[65];
+            snprintf(tok, sizeof tok, "%s/tokenizer.json", cfg.members[0].path);
+            if (rlae_sha256_file_hex(tok, want) == RLAE_OK) {
+                CHECK(strcmp(mb.meta.tokenizer_sha256[0], want) == 0);
+                CHECK(strlen(mb.meta.weight_sha256[0]) == 64);
+            }
+            CHECK(mb.meta.n_seeds == 1 && mb.meta.seeds[0] == cfg.run.seed);
+            rlae_runlog_meta_buf_free(&mb);
+            rlae_config_free(&cfg);
+        } else {
+            fprintf(stderr, "note: configs/demo.yaml did not load (%s); meta_from_config not checked\n",
+                    rlae_last_error());
+        }
+    }
 
     snprintf(other, sizeof other, "%s/other.h5", dir);
     unlink(other);
