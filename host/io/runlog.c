@@ -2,7 +2,7 @@
  * in SWMR mode: every dataset exists before H5Fstart_swmr_write, tables grow with H5Dset_extent, and a
  * commit (an /iterations row with every table's length) is written only after the tables it counts
  * were flushed. Readers trust commits, never raw extents, so a kill at any point leaves a file whose
- * committed content is whole. Also: the table types shared with the reader and /meta from a config. */
+ * committed content is whole. Table types and attribute helpers: runlog_schema.c. */
 #define _GNU_SOURCE
 #include "io/runlog_internal.h"
 
@@ -13,268 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/sha256.h"
-
-static const char *const TABLE_NAMES[RLAE_RUNLOG_N_TABLES] = {"episodes", "spans",  "tokens",    "text",
-                                                             "updates",  "eval",   "iterations"};
 /* rows per chunk: a chunk is the unit of compression and of SWMR flushes */
 static const hsize_t CHUNK_ROWS[RLAE_RUNLOG_N_TABLES] = {256, 512, 2048, 64, 64, 64, 64};
-
-const char *rlae_runlog_table_name(rlae_runlog_table t) {
-    return (t >= 0 && t < RLAE_RUNLOG_N_TABLES) ? TABLE_NAMES[t] : NULL;
-}
-
-int rlae_runlog_table_from_name(const char *name) {
-    if (!name) return -1;
-    if (name[0] == '/') name++;
-    for (int i = 0; i < RLAE_RUNLOG_N_TABLES; i++)
-        if (strcmp(name, TABLE_NAMES[i]) == 0) return i;
-    return -1;
-}
-
-void runlog_quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-/* ---- types ----------------------------------------------------------------------------------- */
-static hid_t fixed_str(size_t n) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, n);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    return t;
-}
-
-static hid_t vl_str(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-static void insert_array(hid_t c, const char *name, size_t off, hid_t base, int rank, const hsize_t *dims) {
-    hid_t a = H5Tarray_create2(base, (unsigned)rank, dims);
-    H5Tinsert(c, name, off, a);
-    H5Tclose(a);
-}
-
-size_t runlog_row_size(rlae_runlog_table t) {
-    switch (t) {
-    case RLAE_RUNLOG_EPISODES: return sizeof(rlae_runlog_episode_row);
-    case RLAE_RUNLOG_SPANS: return sizeof(rlae_runlog_span_row);
-    case RLAE_RUNLOG_TOKENS: return sizeof(rlae_runlog_token_row);
-    case RLAE_RUNLOG_TEXT: return sizeof(rlae_runlog_text_row);
-    case RLAE_RUNLOG_UPDATES: return sizeof(rlae_runlog_update_row);
-    case RLAE_RUNLOG_EVAL: return sizeof(rlae_runlog_eval_row);
-    case RLAE_RUNLOG_ITERATIONS: return sizeof(rlae_runlog_iteration_row);
-    default: return 0;
-    }
-}
-
-#define INS(c, S, f, type) H5Tinsert(c, #f, offsetof(S, f), type)
-
-hid_t runlog_row_type(rlae_runlog_table t, int K, int file) {
-    hid_t c = H5Tcreate(H5T_COMPOUND, runlog_row_size(t));
-    hsize_t k1[1] = {(hsize_t)K}, k4[2] = {(hsize_t)K, 4};
-    switch (t) {
-    case RLAE_RUNLOG_EPISODES: {
-        typedef rlae_runlog_episode_row S;
-        hid_t s = fixed_str(RLAE_RUNLOG_NAME_LEN);
-        INS(c, S, id, H5T_NATIVE_INT64); INS(c, S, iteration, H5T_NATIVE_INT32); INS(c, S, task, s);
-        INS(c, S, item, H5T_NATIVE_INT64); INS(c, S, reward, H5T_NATIVE_FLOAT);
-        INS(c, S, correct, H5T_NATIVE_UINT8); INS(c, S, terminated, H5T_NATIVE_UINT8);
-        INS(c, S, truncated, H5T_NATIVE_UINT8); INS(c, S, end_reason, H5T_NATIVE_UINT8);
-        INS(c, S, n_tokens, H5T_NATIVE_INT32); INS(c, S, n_spans, H5T_NATIVE_INT32);
-        INS(c, S, token_offset, H5T_NATIVE_INT64); INS(c, S, span_offset, H5T_NATIVE_INT64);
-        H5Tclose(s);
-        break;
-    }
-    case RLAE_RUNLOG_SPANS: {
-        typedef rlae_runlog_span_row S;
-        INS(c, S, episode, H5T_NATIVE_INT64); INS(c, S, t, H5T_NATIVE_INT32);
-        INS(c, S, token_start, H5T_NATIVE_INT32);
-        insert_array(c, "weights", offsetof(S, weights), H5T_NATIVE_FLOAT, 1, k1);
-        insert_array(c, "policy", offsetof(S, policy), H5T_NATIVE_FLOAT, 1, k1);
-        insert_array(c, "features", offsetof(S, features), H5T_NATIVE_FLOAT, 2, k4);
-        INS(c, S, logp, H5T_NATIVE_FLOAT); INS(c, S, value, H5T_NATIVE_FLOAT);
-        INS(c, S, advantage, H5T_NATIVE_FLOAT); H5Tinsert(c, "return", offsetof(S, ret), H5T_NATIVE_FLOAT);
-        break;
-    }
-    case RLAE_RUNLOG_TOKENS: {
-        typedef rlae_runlog_token_row S;
-        INS(c, S, episode, H5T_NATIVE_INT64); INS(c, S, t, H5T_NATIVE_INT32);
-        INS(c, S, token, H5T_NATIVE_INT32); INS(c, S, mixed_prob, H5T_NATIVE_FLOAT);
-        insert_array(c, "member_prob", offsetof(S, member_prob), H5T_NATIVE_FLOAT, 1, k1);
-        insert_array(c, "member_top1", offsetof(S, member_top1), H5T_NATIVE_FLOAT, 1, k1);
-        break;
-    }
-    case RLAE_RUNLOG_TEXT: {
-        typedef rlae_runlog_text_row S;
-        hid_t s = vl_str();
-        INS(c, S, episode, H5T_NATIVE_INT64); INS(c, S, prompt, s); INS(c, S, response, s); INS(c, S, gold, s);
-        H5Tclose(s);
-        break;
-    }
-    case RLAE_RUNLOG_UPDATES: {
-        typedef rlae_runlog_update_row S;
-        INS(c, S, iteration, H5T_NATIVE_INT32);
-        INS(c, S, loss, H5T_NATIVE_DOUBLE); INS(c, S, pg_loss, H5T_NATIVE_DOUBLE);
-        INS(c, S, v_loss, H5T_NATIVE_DOUBLE); INS(c, S, entropy, H5T_NATIVE_DOUBLE);
-        INS(c, S, approx_kl, H5T_NATIVE_DOUBLE); INS(c, S, clipfrac, H5T_NATIVE_DOUBLE);
-        INS(c, S, explained_variance, H5T_NATIVE_DOUBLE); INS(c, S, grad_norm, H5T_NATIVE_DOUBLE);
-        INS(c, S, lr, H5T_NATIVE_DOUBLE); INS(c, S, epochs, H5T_NATIVE_INT32);
-        INS(c, S, minibatches, H5T_NATIVE_INT64); INS(c, S, seconds, H5T_NATIVE_DOUBLE);
-        break;
-    }
-    case RLAE_RUNLOG_EVAL: {
-        typedef rlae_runlog_eval_row S;
-        hid_t s = fixed_str(RLAE_RUNLOG_NAME_LEN);
-        INS(c, S, iteration, H5T_NATIVE_INT32); INS(c, S, task, s); INS(c, S, method, s);
-        INS(c, S, accuracy, H5T_NATIVE_DOUBLE); INS(c, S, ci_low, H5T_NATIVE_DOUBLE);
-        INS(c, S, ci_high, H5T_NATIVE_DOUBLE); INS(c, S, n, H5T_NATIVE_INT64);
-        H5Tclose(s);
-        break;
-    }
-    case RLAE_RUNLOG_ITERATIONS: {
-        typedef rlae_runlog_iteration_row S;
-        INS(c, S, iteration, H5T_NATIVE_INT32);
-        for (int i = 0; i < RLAE_RUNLOG_ITERATIONS; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "n_%s", TABLE_NAMES[i]);
-            H5Tinsert(c, name, offsetof(S, rows) + (size_t)i * sizeof(int64_t), H5T_NATIVE_INT64);
-        }
-        INS(c, S, time, H5T_NATIVE_DOUBLE);
-        break;
-    }
-    default: H5Tclose(c); return -1;
-    }
-    if (file) H5Tpack(c);
-    return c;
-}
-
-int64_t runlog_extent(hid_t ds) {
-    hid_t sp = H5Dget_space(ds);
-    if (sp < 0) return -1;
-    hsize_t d[1] = {0};
-    int rank = H5Sget_simple_extent_ndims(sp);
-    if (rank == 1) H5Sget_simple_extent_dims(sp, d, NULL);
-    H5Sclose(sp);
-    return rank == 1 ? (int64_t)d[0] : -1;
-}
-
-herr_t runlog_read_rows(hid_t ds, hid_t mt, int64_t start, int64_t n, void *buf) {
-    if (n == 0) return 0;
-    hid_t fs = H5Dget_space(ds);
-    hsize_t st[1] = {(hsize_t)start}, cnt[1] = {(hsize_t)n};
-    hid_t ms = H5Screate_simple(1, cnt, NULL);
-    herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cnt, NULL);
-    if (e >= 0) e = H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return e;
-}
-
-/* ---- attributes ------------------------------------------------------------------------------ */
-static herr_t put_attr_string(hid_t obj, const char *name, const char *v) {
-    hid_t t = vl_str(), sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    const char *vv = v ? v : "";
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, &vv);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return e;
-}
-
-static herr_t put_attr_strings(hid_t obj, const char *name, int n, const char *const *v) {
-    const char **vv = calloc((size_t)(n > 0 ? n : 1), sizeof *vv);
-    if (!vv) return -1;
-    for (int i = 0; i < n; i++) vv[i] = (v && v[i]) ? v[i] : "";
-    hsize_t d[1] = {(hsize_t)n};
-    hid_t t = vl_str(), sp = H5Screate_simple(1, d, NULL);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, vv);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    free(vv);
-    return e;
-}
-
-static herr_t put_attr_ints(hid_t obj, const char *name, int n, const int64_t *v, int scalar) {
-    hsize_t d[1] = {(hsize_t)n};
-    hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, d, NULL);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : (n > 0 ? H5Awrite(a, H5T_NATIVE_INT64, v) : 0);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return e;
-}
-
-int runlog_attr_int(hid_t obj, const char *name, int64_t *v) {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-    int ok = H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(sp) == 1;
-    herr_t e = ok ? H5Aread(a, H5T_NATIVE_INT64, v) : -1;
-    H5Tclose(t);
-    H5Sclose(sp);
-    H5Aclose(a);
-    return e < 0 ? -1 : 0;
-}
-
-/* reads n strings (fixed or variable length) of attribute `name` */
-static int read_attr_strs(hid_t obj, const char *name, int n, char **out, int want_scalar) {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-    int rc = -1;
-    hssize_t np = H5Sget_simple_extent_npoints(sp);
-    if (H5Tget_class(t) != H5T_STRING || np != n || (want_scalar && np != 1)) goto done;
-    if (H5Tis_variable_str(t) > 0) {
-        char **tmp = calloc((size_t)n, sizeof *tmp);
-        hid_t mt = vl_str();
-        if (tmp && H5Aread(a, mt, tmp) >= 0) {
-            rc = 0;
-            for (int i = 0; i < n; i++) {
-                out[i] = strdup(tmp[i] ? tmp[i] : "");
-                if (!out[i]) rc = -1;
-            }
-            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
-        }
-        H5Tclose(mt);
-        free(tmp);
-    } else {
-        size_t len = H5Tget_size(t);
-        char *buf = calloc((size_t)n, len + 1);
-        hid_t mt = H5Tcopy(t);
-        H5Tset_size(mt, len + 1);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        if (buf && H5Aread(a, mt, buf) >= 0) {
-            rc = 0;
-            for (int i = 0; i < n; i++) {
-                out[i] = strndup(buf + (size_t)i * (len + 1), len);
-                if (!out[i]) rc = -1;
-            }
-        }
-        H5Tclose(mt);
-        free(buf);
-    }
-done:
-    H5Tclose(t);
-    H5Sclose(sp);
-    H5Aclose(a);
-    return rc;
-}
-
-int runlog_attr_string(hid_t obj, const char *name, char **s) {
-    *s = NULL;
-    return read_attr_strs(obj, name, 1, s, 1);
-}
-
-int runlog_attr_strings(hid_t obj, const char *name, int n, char **out) {
-    for (int i = 0; i < n; i++) out[i] = NULL;
-    return read_attr_strs(obj, name, n, out, 0);
-}
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 struct rlae_runlog {
@@ -284,50 +24,67 @@ struct rlae_runlog {
     hid_t mt[RLAE_RUNLOG_N_TABLES];
     int64_t rows[RLAE_RUNLOG_N_TABLES];
     int K, log_tokens, log_text;
-    int swmr;          /* SWMR writing started */
-    int appended;      /* rows appended since open (truncate_after is no longer possible) */
+    int swmr;     /* SWMR writing started */
+    int appended; /* rows appended since open (truncate_after is no longer possible) */
     int last_iteration;
 };
 
-static rlae_status h5fail(const rlae_runlog *log, const char *what, const char *table) {
-    return rlae_fail(RLAE_ERR_IO, "%s: %s%s%s failed (HDF5); check free disk space and that no other "
-                     "process writes the file", log->path, what, table ? " of /" : "", table ? table : "");
+static rlae_status h5fail(const rlae_runlog *log, const char *what, const char *table)
+{
+    return rlae_fail(RLAE_ERR_IO,
+                     "%s: %s%s%s failed (HDF5); check free disk space and that no other "
+                     "process writes the file",
+                     log->path, what, table ? " of /" : "", table ? table : "");
 }
 
-static void close_handles(rlae_runlog *log) {
+static void close_handles(rlae_runlog *log)
+{
     for (int i = 0; i < RLAE_RUNLOG_N_TABLES; i++) {
-        if (log->ds[i] >= 0) H5Dclose(log->ds[i]);
-        if (log->mt[i] >= 0) H5Tclose(log->mt[i]);
+        if (log->ds[i] >= 0)
+            H5Dclose(log->ds[i]);
+        if (log->mt[i] >= 0)
+            H5Tclose(log->mt[i]);
         log->ds[i] = log->mt[i] = -1;
     }
-    if (log->file >= 0) H5Fclose(log->file);
+    if (log->file >= 0)
+        H5Fclose(log->file);
     log->file = -1;
 }
 
-static rlae_runlog *runlog_alloc(const char *path) {
+static rlae_runlog *runlog_alloc(const char *path)
+{
     rlae_runlog *log = rlae_calloc(1, sizeof *log);
-    if (!log) return NULL;
+    if (!log)
+        return NULL;
     log->file = -1;
-    for (int i = 0; i < RLAE_RUNLOG_N_TABLES; i++) log->ds[i] = log->mt[i] = -1;
+    for (int i = 0; i < RLAE_RUNLOG_N_TABLES; i++)
+        log->ds[i] = log->mt[i] = -1;
     log->last_iteration = -1;
-    if (!(log->path = rlae_strdup(path))) { free(log); return NULL; }
+    if (!(log->path = rlae_strdup(path))) {
+        free(log);
+        return NULL;
+    }
     return log;
 }
 
-static void runlog_free(rlae_runlog *log) {
-    if (!log) return;
+static void runlog_free(rlae_runlog *log)
+{
+    if (!log)
+        return;
     close_handles(log);
     free(log->path);
     free(log);
 }
 
-static hid_t latest_fapl(void) {
+static hid_t latest_fapl(void)
+{
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
     return fapl;
 }
 
-static rlae_status create_table(rlae_runlog *log, rlae_runlog_table t) {
+static rlae_status create_table(rlae_runlog *log, rlae_runlog_table t)
+{
     hsize_t zero[1] = {0}, unlim[1] = {H5S_UNLIMITED}, chunk[1] = {CHUNK_ROWS[t]};
     hid_t sp = H5Screate_simple(1, zero, unlim);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -342,63 +99,72 @@ static rlae_status create_table(rlae_runlog *log, rlae_runlog_table t) {
         H5Pset_fill_value(dcpl, log->mt[t], &fill);
     }
     hid_t ft = runlog_row_type(t, log->K, 1);
-    log->ds[t] = H5Dcreate2(log->file, TABLE_NAMES[t], ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    log->ds[t] = H5Dcreate2(log->file, rlae_runlog_table_name(t), ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Tclose(ft);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    return log->ds[t] < 0 ? h5fail(log, "creating dataset", TABLE_NAMES[t]) : RLAE_OK;
+    return log->ds[t] < 0 ? h5fail(log, "creating dataset", rlae_runlog_table_name(t)) : RLAE_OK;
 }
 
-static void iso_now(char *buf, size_t n) {
+static void iso_now(char *buf, size_t n)
+{
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static rlae_status write_meta(rlae_runlog *log, const rlae_runlog_meta *m) {
+static rlae_status write_meta(rlae_runlog *log, const rlae_runlog_meta *m)
+{
     hid_t g = H5Gcreate2(log->file, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return h5fail(log, "creating group /meta", NULL);
+    if (g < 0)
+        return h5fail(log, "creating group /meta", NULL);
     char when[64], host[256] = "";
     iso_now(when, sizeof when);
     gethostname(host, sizeof host - 1);
-    int64_t ver = RLAE_RUNLOG_SCHEMA_VERSION, K = m->n_members, lt = m->log_tokens != 0, lx = m->log_text != 0;
+    int64_t ver = RLAE_RUNLOG_SCHEMA_VERSION, K = m->n_members, lt = m->log_tokens != 0,
+            lx = m->log_text != 0;
     herr_t e = 0;
-    e |= put_attr_string(g, "format", RLAE_RUNLOG_FORMAT);
-    e |= put_attr_ints(g, "schema_version", 1, &ver, 1);
-    e |= put_attr_string(g, "rlae_version", RLAE_VERSION);
+    e |= runlog_put_attr_string(g, "format", RLAE_RUNLOG_FORMAT);
+    e |= runlog_put_attr_ints(g, "schema_version", 1, &ver, 1);
+    e |= runlog_put_attr_string(g, "rlae_version", RLAE_VERSION);
 #ifdef RLAE_GIT_REV
-    e |= put_attr_string(g, "git_rev", RLAE_GIT_REV);
+    e |= runlog_put_attr_string(g, "git_rev", RLAE_GIT_REV);
 #else
-    e |= put_attr_string(g, "git_rev", "unknown");
+    e |= runlog_put_attr_string(g, "git_rev", "unknown");
 #endif
-    e |= put_attr_string(g, "config_yaml", m->config_yaml);
-    e |= put_attr_string(g, "start_time", when);
-    e |= put_attr_string(g, "host", host);
-    e |= put_attr_ints(g, "n_members", 1, &K, 1);
-    e |= put_attr_strings(g, "member_names", m->n_members, m->member_names);
-    e |= put_attr_strings(g, "member_weight_sha256", m->n_members, m->weight_sha256);
-    e |= put_attr_strings(g, "member_tokenizer_sha256", m->n_members, m->tokenizer_sha256);
-    e |= put_attr_strings(g, "seed_names", m->n_seeds, m->seed_names);
-    e |= put_attr_ints(g, "seeds", m->n_seeds, m->seeds, 0);
-    e |= put_attr_ints(g, "log_tokens", 1, &lt, 1);
-    e |= put_attr_ints(g, "log_text", 1, &lx, 1);
+    e |= runlog_put_attr_string(g, "config_yaml", m->config_yaml);
+    e |= runlog_put_attr_string(g, "start_time", when);
+    e |= runlog_put_attr_string(g, "host", host);
+    e |= runlog_put_attr_ints(g, "n_members", 1, &K, 1);
+    e |= runlog_put_attr_strings(g, "member_names", m->n_members, m->member_names);
+    e |= runlog_put_attr_strings(g, "member_weight_sha256", m->n_members, m->weight_sha256);
+    e |= runlog_put_attr_strings(g, "member_tokenizer_sha256", m->n_members, m->tokenizer_sha256);
+    e |= runlog_put_attr_strings(g, "seed_names", m->n_seeds, m->seed_names);
+    e |= runlog_put_attr_ints(g, "seeds", m->n_seeds, m->seeds, 0);
+    e |= runlog_put_attr_ints(g, "log_tokens", 1, &lt, 1);
+    e |= runlog_put_attr_ints(g, "log_text", 1, &lx, 1);
     H5Gclose(g);
     return e < 0 ? h5fail(log, "writing /meta attributes", NULL) : RLAE_OK;
 }
 
-rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, int overwrite, rlae_runlog **out) {
+rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, int overwrite,
+                               rlae_runlog **out)
+{
     *out = NULL;
     if (!meta || meta->n_members < 1 || meta->n_members > RLAE_MAX_MEMBERS || !meta->member_names)
         return rlae_fail(RLAE_ERR_INPUT, "%s: a run file needs 1..%d member names (got %d)", path,
                          RLAE_MAX_MEMBERS, meta ? meta->n_members : 0);
     struct stat st;
     if (!overwrite && stat(path, &st) == 0)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: run file exists; resume the run, or remove the file / choose "
-                         "another log.hdf5 path", path);
+        return rlae_fail(RLAE_ERR_INPUT,
+                         "%s: run file exists; resume the run, or remove the file / choose "
+                         "another log.hdf5 path",
+                         path);
     runlog_quiet_hdf5();
     rlae_runlog *log = runlog_alloc(path);
-    if (!log) return RLAE_ERR_NOMEM;
+    if (!log)
+        return RLAE_ERR_NOMEM;
     log->K = meta->n_members;
     log->log_tokens = meta->log_tokens != 0;
     log->log_text = meta->log_text != 0;
@@ -407,15 +173,24 @@ rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, i
     H5Pclose(fapl);
     rlae_status s = RLAE_OK;
     if (log->file < 0) {
-        s = rlae_fail(RLAE_ERR_IO, "%s: cannot create the run file; check that its directory exists and is "
-                      "writable (and that no reader holds it open without SWMR)", path);
+        s = rlae_fail(RLAE_ERR_IO,
+                      "%s: cannot create the run file; check that its directory exists and is "
+                      "writable (and that no reader holds it open without SWMR)",
+                      path);
         goto fail;
     }
-    for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) log->mt[t] = runlog_row_type(t, log->K, 0);
-    if ((s = write_meta(log, meta)) != RLAE_OK) goto fail;
-    for (int t = 0; t < RLAE_RUNLOG_N_TABLES && s == RLAE_OK; t++) s = create_table(log, t);
-    if (s != RLAE_OK) goto fail;
-    if (H5Fstart_swmr_write(log->file) < 0) { s = h5fail(log, "starting SWMR writing", NULL); goto fail; }
+    for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++)
+        log->mt[t] = runlog_row_type(t, log->K, 0);
+    if ((s = write_meta(log, meta)) != RLAE_OK)
+        goto fail;
+    for (int t = 0; t < RLAE_RUNLOG_N_TABLES && s == RLAE_OK; t++)
+        s = create_table(log, t);
+    if (s != RLAE_OK)
+        goto fail;
+    if (H5Fstart_swmr_write(log->file) < 0) {
+        s = h5fail(log, "starting SWMR writing", NULL);
+        goto fail;
+    }
     log->swmr = 1;
     *out = log;
     return RLAE_OK;
@@ -425,31 +200,39 @@ fail:
 }
 
 /* Sets table t's extent (only before SWMR writing starts when shrinking). */
-static rlae_status set_rows(rlae_runlog *log, rlae_runlog_table t, int64_t n) {
+static rlae_status set_rows(rlae_runlog *log, rlae_runlog_table t, int64_t n)
+{
     hsize_t d[1] = {(hsize_t)n};
-    if (H5Dset_extent(log->ds[t], d) < 0) return h5fail(log, "resizing", TABLE_NAMES[t]);
+    if (H5Dset_extent(log->ds[t], d) < 0)
+        return h5fail(log, "resizing", rlae_runlog_table_name(t));
     log->rows[t] = n;
     return RLAE_OK;
 }
 
 /* The last valid commit row (iteration >= 0) among the first n rows of /iterations; -1 if none. */
-static int64_t last_commit(rlae_runlog *log, int64_t n, rlae_runlog_iteration_row *row) {
+static int64_t last_commit(rlae_runlog *log, int64_t n, rlae_runlog_iteration_row *row)
+{
     for (int64_t i = n - 1; i >= 0; i--) {
         if (runlog_read_rows(log->ds[RLAE_RUNLOG_ITERATIONS], log->mt[RLAE_RUNLOG_ITERATIONS], i, 1, row) < 0)
             return -2;
-        if (row->iteration >= 0) return i;
+        if (row->iteration >= 0)
+            return i;
     }
     return -1;
 }
 
-rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog **out) {
+rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog **out)
+{
     *out = NULL;
     runlog_quiet_hdf5();
     if (H5Fis_hdf5(path) <= 0)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: not an HDF5 file (or missing); resume needs the run file the "
-                         "run wrote", path);
+        return rlae_fail(RLAE_ERR_INPUT,
+                         "%s: not an HDF5 file (or missing); resume needs the run file the "
+                         "run wrote",
+                         path);
     rlae_runlog *log = runlog_alloc(path);
-    if (!log) return RLAE_ERR_NOMEM;
+    if (!log)
+        return RLAE_ERR_NOMEM;
     hid_t fapl = latest_fapl();
     /* A writer killed in SWMR mode leaves the superblock marked "open for writing" and its stored
      * end-of-allocation behind the data it flushed since. The resuming run is that writer's successor:
@@ -462,22 +245,26 @@ rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog
     H5Pclose(fapl);
     rlae_status s = RLAE_OK;
     if (log->file < 0) {
-        s = rlae_fail(RLAE_ERR_IO, "%s: cannot open the run file for appending; is another rlae writing it?", path);
+        s = rlae_fail(RLAE_ERR_IO, "%s: cannot open the run file for appending; is another rlae writing it?",
+                      path);
         goto fail;
     }
     if (H5Fincrement_filesize(log->file, 0) < 0) {
         s = h5fail(log, "repairing the end of allocation", NULL);
         goto fail;
     }
-    hid_t g = H5Oexists_by_name(log->file, "meta", H5P_DEFAULT) > 0 ? H5Gopen2(log->file, "meta", H5P_DEFAULT) : -1;
+    hid_t g =
+        H5Oexists_by_name(log->file, "meta", H5P_DEFAULT) > 0 ? H5Gopen2(log->file, "meta", H5P_DEFAULT) : -1;
     char *fmt = NULL;
     int64_t ver = -1, K = 0, lt = 0, lx = 0;
     if (g < 0 || runlog_attr_string(g, "format", &fmt) < 0 || strcmp(fmt, RLAE_RUNLOG_FORMAT) != 0 ||
         runlog_attr_int(g, "schema_version", &ver) < 0 || runlog_attr_int(g, "n_members", &K) < 0) {
         free(fmt);
-        if (g >= 0) H5Gclose(g);
-        s = rlae_fail(RLAE_ERR_INPUT, "%s: not an rlae run file (no /meta with format '%s'); cannot resume into it",
-                      path, RLAE_RUNLOG_FORMAT);
+        if (g >= 0)
+            H5Gclose(g);
+        s = rlae_fail(RLAE_ERR_INPUT,
+                      "%s: not an rlae run file (no /meta with format '%s'); cannot resume into it", path,
+                      RLAE_RUNLOG_FORMAT);
         goto fail;
     }
     free(fmt);
@@ -485,13 +272,17 @@ rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog
     runlog_attr_int(g, "log_text", &lx);
     H5Gclose(g);
     if (ver != RLAE_RUNLOG_SCHEMA_VERSION) {
-        s = rlae_fail(RLAE_ERR_INPUT, "%s: run file schema version %lld, this rlae writes %d; resume with the "
-                      "rlae that started the run", path, (long long)ver, RLAE_RUNLOG_SCHEMA_VERSION);
+        s = rlae_fail(RLAE_ERR_INPUT,
+                      "%s: run file schema version %lld, this rlae writes %d; resume with the "
+                      "rlae that started the run",
+                      path, (long long)ver, RLAE_RUNLOG_SCHEMA_VERSION);
         goto fail;
     }
     if (K < 1 || K > RLAE_MAX_MEMBERS || (n_members > 0 && K != n_members)) {
-        s = rlae_fail(RLAE_ERR_INPUT, "%s: run file has %lld members, the run has %d; the ensemble must not "
-                      "change across a resume", path, (long long)K, n_members);
+        s = rlae_fail(RLAE_ERR_INPUT,
+                      "%s: run file has %lld members, the run has %d; the ensemble must not "
+                      "change across a resume",
+                      path, (long long)K, n_members);
         goto fail;
     }
     log->K = (int)K;
@@ -499,29 +290,38 @@ rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog
     log->log_text = lx != 0;
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
         log->mt[t] = runlog_row_type(t, log->K, 0);
-        log->ds[t] = H5Oexists_by_name(log->file, TABLE_NAMES[t], H5P_DEFAULT) > 0
-                         ? H5Dopen2(log->file, TABLE_NAMES[t], H5P_DEFAULT) : -1;
+        log->ds[t] = H5Oexists_by_name(log->file, rlae_runlog_table_name(t), H5P_DEFAULT) > 0
+                         ? H5Dopen2(log->file, rlae_runlog_table_name(t), H5P_DEFAULT)
+                         : -1;
         if (log->ds[t] < 0 || (log->rows[t] = runlog_extent(log->ds[t])) < 0) {
             s = rlae_fail(RLAE_ERR_INPUT, "%s: dataset /%s is missing or not a table; the file is damaged",
-                          path, TABLE_NAMES[t]);
+                          path, rlae_runlog_table_name(t));
             goto fail;
         }
     }
     /* drop whatever lies past the last commit */
     rlae_runlog_iteration_row c;
     int64_t ci = last_commit(log, log->rows[RLAE_RUNLOG_ITERATIONS], &c);
-    if (ci == -2) { s = h5fail(log, "reading", "iterations"); goto fail; }
+    if (ci == -2) {
+        s = h5fail(log, "reading", "iterations");
+        goto fail;
+    }
     for (int t = 0; t < RLAE_RUNLOG_ITERATIONS && s == RLAE_OK; t++) {
         int64_t keep = ci >= 0 ? c.rows[t] : 0;
         if (keep > log->rows[t]) {
-            s = rlae_fail(RLAE_ERR_INPUT, "%s: /iterations commits %lld rows of /%s but it has %lld; the file is "
-                          "damaged", path, (long long)keep, TABLE_NAMES[t], (long long)log->rows[t]);
+            s = rlae_fail(RLAE_ERR_INPUT,
+                          "%s: /iterations commits %lld rows of /%s but it has %lld; the file is "
+                          "damaged",
+                          path, (long long)keep, rlae_runlog_table_name(t), (long long)log->rows[t]);
             goto fail;
         }
-        if (keep < log->rows[t]) s = set_rows(log, t, keep);
+        if (keep < log->rows[t])
+            s = set_rows(log, t, keep);
     }
-    if (s == RLAE_OK && ci + 1 < log->rows[RLAE_RUNLOG_ITERATIONS]) s = set_rows(log, RLAE_RUNLOG_ITERATIONS, ci + 1);
-    if (s != RLAE_OK) goto fail;
+    if (s == RLAE_OK && ci + 1 < log->rows[RLAE_RUNLOG_ITERATIONS])
+        s = set_rows(log, RLAE_RUNLOG_ITERATIONS, ci + 1);
+    if (s != RLAE_OK)
+        goto fail;
     log->last_iteration = ci >= 0 ? c.iteration : -1;
     *out = log;
     return RLAE_OK;
@@ -530,45 +330,61 @@ fail:
     return s;
 }
 
-static rlae_status ensure_swmr(rlae_runlog *log) {
-    if (log->swmr) return RLAE_OK;
-    if (H5Fstart_swmr_write(log->file) < 0) return h5fail(log, "starting SWMR writing", NULL);
+static rlae_status ensure_swmr(rlae_runlog *log)
+{
+    if (log->swmr)
+        return RLAE_OK;
+    if (H5Fstart_swmr_write(log->file) < 0)
+        return h5fail(log, "starting SWMR writing", NULL);
     log->swmr = 1;
     return RLAE_OK;
 }
 
-static rlae_status append_rows(rlae_runlog *log, rlae_runlog_table t, int64_t n, const void *rows) {
-    if (n <= 0) return RLAE_OK;
+static rlae_status append_rows(rlae_runlog *log, rlae_runlog_table t, int64_t n, const void *rows)
+{
+    if (n <= 0)
+        return RLAE_OK;
     RLAE_TRY(ensure_swmr(log));
     log->appended = 1;
     hsize_t d[1] = {(hsize_t)(log->rows[t] + n)};
-    if (H5Dset_extent(log->ds[t], d) < 0) return h5fail(log, "extending", TABLE_NAMES[t]);
+    if (H5Dset_extent(log->ds[t], d) < 0)
+        return h5fail(log, "extending", rlae_runlog_table_name(t));
     hid_t fs = H5Dget_space(log->ds[t]);
     hsize_t st[1] = {(hsize_t)log->rows[t]}, cnt[1] = {(hsize_t)n};
     hid_t ms = H5Screate_simple(1, cnt, NULL);
     herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cnt, NULL);
-    if (e >= 0) e = H5Dwrite(log->ds[t], log->mt[t], ms, fs, H5P_DEFAULT, rows);
+    if (e >= 0)
+        e = H5Dwrite(log->ds[t], log->mt[t], ms, fs, H5P_DEFAULT, rows);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (e < 0) return h5fail(log, "writing rows", TABLE_NAMES[t]);
+    if (e < 0)
+        return h5fail(log, "writing rows", rlae_runlog_table_name(t));
     log->rows[t] += n;
     return RLAE_OK;
 }
 
-static void copy_name(char dst[RLAE_RUNLOG_NAME_LEN], const char *src) {
+static void copy_name(char dst[RLAE_RUNLOG_NAME_LEN], const char *src)
+{
     memset(dst, 0, RLAE_RUNLOG_NAME_LEN);
-    if (src) strncpy(dst, src, RLAE_RUNLOG_NAME_LEN - 1);
+    if (src)
+        strncpy(dst, src, RLAE_RUNLOG_NAME_LEN - 1);
 }
 
-static float opt_f(const float *a, size_t i) { return a ? a[i] : NAN; }
+static float opt_f(const float *a, size_t i)
+{
+    return a ? a[i] : NAN;
+}
 
-rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runlog_episode *eps) {
-    if (n <= 0) return RLAE_OK;
+rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runlog_episode *eps)
+{
+    if (n <= 0)
+        return RLAE_OK;
     const int K = log->K;
     int64_t n_spans = 0, n_tok = 0;
     for (int i = 0; i < n; i++) {
         const rlae_episode *e = eps[i].ep;
-        if (!e) return rlae_fail(RLAE_ERR_RUNTIME, "%s: episode %d of the batch has no rollout", log->path, i);
+        if (!e)
+            return rlae_fail(RLAE_ERR_RUNTIME, "%s: episode %d of the batch has no rollout", log->path, i);
         if (e->n_members != K)
             return rlae_fail(RLAE_ERR_RUNTIME, "%s: episode %lld has %d members, the run file %d", log->path,
                              (long long)eps[i].id, e->n_members, K);
@@ -580,7 +396,10 @@ rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runl
     rlae_runlog_token_row *tr = log->log_tokens ? rlae_calloc((size_t)(n_tok ? n_tok : 1), sizeof *tr) : NULL;
     rlae_runlog_text_row *xr = log->log_text ? rlae_calloc((size_t)n, sizeof *xr) : NULL;
     rlae_status s = RLAE_OK;
-    if (!er || !sr || (log->log_tokens && !tr) || (log->log_text && !xr)) { s = RLAE_ERR_NOMEM; goto done; }
+    if (!er || !sr || (log->log_tokens && !tr) || (log->log_text && !xr)) {
+        s = RLAE_ERR_NOMEM;
+        goto done;
+    }
     int64_t si = 0, ti = 0;
     for (int i = 0; i < n; i++) {
         const rlae_runlog_episode *x = &eps[i];
@@ -607,7 +426,8 @@ rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runl
             for (int k = 0; k < K; k++) {
                 r->weights[k] = opt_f(e->span_weights, (size_t)t * K + k);
                 r->policy[k] = opt_f(x->policy, (size_t)t * K + k);
-                for (int f = 0; f < 4; f++) r->features[k][f] = opt_f(e->span_features, ((size_t)t * K + k) * 4 + f);
+                for (int f = 0; f < 4; f++)
+                    r->features[k][f] = opt_f(e->span_features, ((size_t)t * K + k) * 4 + f);
             }
             r->logp = opt_f(x->logp, t);
             r->value = opt_f(x->value, t);
@@ -636,9 +456,12 @@ rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runl
     }
     /* children first, the index last: a reader never sees an episode row whose spans are missing */
     s = append_rows(log, RLAE_RUNLOG_SPANS, n_spans, sr);
-    if (s == RLAE_OK && tr) s = append_rows(log, RLAE_RUNLOG_TOKENS, n_tok, tr);
-    if (s == RLAE_OK && xr) s = append_rows(log, RLAE_RUNLOG_TEXT, n, xr);
-    if (s == RLAE_OK) s = append_rows(log, RLAE_RUNLOG_EPISODES, n, er);
+    if (s == RLAE_OK && tr)
+        s = append_rows(log, RLAE_RUNLOG_TOKENS, n_tok, tr);
+    if (s == RLAE_OK && xr)
+        s = append_rows(log, RLAE_RUNLOG_TEXT, n, xr);
+    if (s == RLAE_OK)
+        s = append_rows(log, RLAE_RUNLOG_EPISODES, n, er);
 done:
     free(er);
     free(sr);
@@ -647,19 +470,31 @@ done:
     return s;
 }
 
-rlae_status rlae_runlog_append_update(rlae_runlog *log, const rlae_runlog_update *u) {
-    rlae_runlog_update_row r = {
-        .iteration = u->iteration, .loss = u->m.loss, .pg_loss = u->m.pg_loss, .v_loss = u->m.v_loss,
-        .entropy = u->m.entropy, .approx_kl = u->m.approx_kl, .clipfrac = u->m.clipfrac,
-        .explained_variance = u->m.explained_variance, .grad_norm = u->m.grad_norm, .lr = u->m.lr,
-        .epochs = u->m.epochs, .minibatches = u->m.minibatches, .seconds = u->seconds};
+rlae_status rlae_runlog_append_update(rlae_runlog *log, const rlae_runlog_update *u)
+{
+    rlae_runlog_update_row r = {.iteration = u->iteration,
+                                .loss = u->m.loss,
+                                .pg_loss = u->m.pg_loss,
+                                .v_loss = u->m.v_loss,
+                                .entropy = u->m.entropy,
+                                .approx_kl = u->m.approx_kl,
+                                .clipfrac = u->m.clipfrac,
+                                .explained_variance = u->m.explained_variance,
+                                .grad_norm = u->m.grad_norm,
+                                .lr = u->m.lr,
+                                .epochs = u->m.epochs,
+                                .minibatches = u->m.minibatches,
+                                .seconds = u->seconds};
     return append_rows(log, RLAE_RUNLOG_UPDATES, 1, &r);
 }
 
-rlae_status rlae_runlog_append_eval(rlae_runlog *log, int n, const rlae_runlog_eval *rows) {
-    if (n <= 0) return RLAE_OK;
+rlae_status rlae_runlog_append_eval(rlae_runlog *log, int n, const rlae_runlog_eval *rows)
+{
+    if (n <= 0)
+        return RLAE_OK;
     rlae_runlog_eval_row *r = rlae_calloc((size_t)n, sizeof *r);
-    if (!r) return RLAE_ERR_NOMEM;
+    if (!r)
+        return RLAE_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
         r[i].iteration = rows[i].iteration;
         copy_name(r[i].task, rows[i].task);
@@ -674,7 +509,8 @@ rlae_status rlae_runlog_append_eval(rlae_runlog *log, int n, const rlae_runlog_e
     return s;
 }
 
-static double now_unix(void) {
+static double now_unix(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -684,63 +520,83 @@ static double now_unix(void) {
  * which a reader finds only below the end of allocation stored in the superblock, and H5Dflush does
  * not write the superblock. Flushing everything before and after the commit row keeps every committed
  * row readable by a new reader, also after a kill. */
-static rlae_status commit(rlae_runlog *log, int iteration) {
+static rlae_status commit(rlae_runlog *log, int iteration)
+{
     for (int t = 0; t < RLAE_RUNLOG_ITERATIONS; t++)
-        if (H5Dflush(log->ds[t]) < 0) return h5fail(log, "flushing", TABLE_NAMES[t]);
-    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0) return h5fail(log, "flushing the file", NULL);
+        if (H5Dflush(log->ds[t]) < 0)
+            return h5fail(log, "flushing", rlae_runlog_table_name(t));
+    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0)
+        return h5fail(log, "flushing the file", NULL);
     rlae_runlog_iteration_row c;
     memset(&c, 0, sizeof c);
     c.iteration = iteration;
-    for (int t = 0; t < RLAE_RUNLOG_ITERATIONS; t++) c.rows[t] = log->rows[t];
+    for (int t = 0; t < RLAE_RUNLOG_ITERATIONS; t++)
+        c.rows[t] = log->rows[t];
     c.time = now_unix();
     RLAE_TRY(append_rows(log, RLAE_RUNLOG_ITERATIONS, 1, &c));
-    if (H5Dflush(log->ds[RLAE_RUNLOG_ITERATIONS]) < 0) return h5fail(log, "flushing", "iterations");
-    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0) return h5fail(log, "flushing the file", NULL);
+    if (H5Dflush(log->ds[RLAE_RUNLOG_ITERATIONS]) < 0)
+        return h5fail(log, "flushing", "iterations");
+    if (H5Fflush(log->file, H5F_SCOPE_LOCAL) < 0)
+        return h5fail(log, "flushing the file", NULL);
     log->last_iteration = iteration;
     return RLAE_OK;
 }
 
-rlae_status rlae_runlog_flush(rlae_runlog *log, int iteration) {
-    if (iteration < 0) return rlae_fail(RLAE_ERR_RUNTIME, "%s: commit of iteration %d (< 0)", log->path, iteration);
+rlae_status rlae_runlog_flush(rlae_runlog *log, int iteration)
+{
+    if (iteration < 0)
+        return rlae_fail(RLAE_ERR_RUNTIME, "%s: commit of iteration %d (< 0)", log->path, iteration);
     RLAE_TRY(ensure_swmr(log));
     return commit(log, iteration);
 }
 
 /* First row in [0, n) of table t whose int32 field `field` exceeds `limit` (n if none). */
-static int64_t first_after(rlae_runlog *log, rlae_runlog_table t, int limit, rlae_status *s) {
+static int64_t first_after(rlae_runlog *log, rlae_runlog_table t, int limit, rlae_status *s)
+{
     int64_t n = log->rows[t];
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     size_t sz = runlog_row_size(t);
     char *buf = rlae_malloc((size_t)n * sz);
-    if (!buf) { *s = RLAE_ERR_NOMEM; return 0; }
+    if (!buf) {
+        *s = RLAE_ERR_NOMEM;
+        return 0;
+    }
     /* vl strings are not read: text is cut by episode count, never scanned */
     if (runlog_read_rows(log->ds[t], log->mt[t], 0, n, buf) < 0) {
         free(buf);
-        *s = h5fail(log, "reading", TABLE_NAMES[t]);
+        *s = h5fail(log, "reading", rlae_runlog_table_name(t));
         return 0;
     }
     int64_t i = 0;
     for (; i < n; i++) {
         int32_t it;
-        memcpy(&it, buf + (size_t)i * sz + (t == RLAE_RUNLOG_EPISODES ? offsetof(rlae_runlog_episode_row, iteration) : 0),
+        memcpy(&it,
+               buf + (size_t)i * sz +
+                   (t == RLAE_RUNLOG_EPISODES ? offsetof(rlae_runlog_episode_row, iteration) : 0),
                sizeof it);
-        if (it > limit) break;
+        if (it > limit)
+            break;
     }
     free(buf);
     return i;
 }
 
-rlae_status rlae_runlog_truncate_after(rlae_runlog *log, int iteration) {
+rlae_status rlae_runlog_truncate_after(rlae_runlog *log, int iteration)
+{
     if (log->appended || log->swmr)
-        return rlae_fail(RLAE_ERR_RUNTIME, "%s: truncate_after must come right after open_append, before any "
-                         "row is appended", log->path);
+        return rlae_fail(RLAE_ERR_RUNTIME,
+                         "%s: truncate_after must come right after open_append, before any "
+                         "row is appended",
+                         log->path);
     rlae_status s = RLAE_OK;
     int64_t keep[RLAE_RUNLOG_N_TABLES];
     keep[RLAE_RUNLOG_EPISODES] = first_after(log, RLAE_RUNLOG_EPISODES, iteration, &s);
     keep[RLAE_RUNLOG_UPDATES] = first_after(log, RLAE_RUNLOG_UPDATES, iteration, &s);
     keep[RLAE_RUNLOG_EVAL] = first_after(log, RLAE_RUNLOG_EVAL, iteration, &s);
     keep[RLAE_RUNLOG_ITERATIONS] = first_after(log, RLAE_RUNLOG_ITERATIONS, iteration, &s);
-    if (s != RLAE_OK) return s;
+    if (s != RLAE_OK)
+        return s;
     int64_t ne = keep[RLAE_RUNLOG_EPISODES];
     keep[RLAE_RUNLOG_TEXT] = log->rows[RLAE_RUNLOG_TEXT] < ne ? log->rows[RLAE_RUNLOG_TEXT] : ne;
     keep[RLAE_RUNLOG_SPANS] = log->rows[RLAE_RUNLOG_SPANS];
@@ -750,109 +606,61 @@ rlae_status rlae_runlog_truncate_after(rlae_runlog *log, int iteration) {
         if (runlog_read_rows(log->ds[RLAE_RUNLOG_EPISODES], log->mt[RLAE_RUNLOG_EPISODES], ne, 1, &first) < 0)
             return h5fail(log, "reading", "episodes");
         keep[RLAE_RUNLOG_SPANS] = first.span_offset;
-        if (first.token_offset >= 0) keep[RLAE_RUNLOG_TOKENS] = first.token_offset;
+        if (first.token_offset >= 0)
+            keep[RLAE_RUNLOG_TOKENS] = first.token_offset;
     }
     int changed = 0;
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
         if (keep[t] < 0 || keep[t] > log->rows[t])
             return rlae_fail(RLAE_ERR_INPUT, "%s: /episodes offsets point past /%s; the file is damaged",
-                             log->path, TABLE_NAMES[t]);
+                             log->path, rlae_runlog_table_name(t));
         if (keep[t] < log->rows[t]) {
             RLAE_TRY(set_rows(log, t, keep[t]));
             changed = 1;
         }
     }
-    if (!changed) return RLAE_OK;
+    if (!changed)
+        return RLAE_OK;
     /* the kept rows end at `iteration` (or earlier): commit them as such */
     rlae_runlog_iteration_row c;
     int64_t ci = last_commit(log, log->rows[RLAE_RUNLOG_ITERATIONS], &c);
     int at = ci >= 0 ? c.iteration : -1;
     int same = ci >= 0;
-    for (int t = 0; t < RLAE_RUNLOG_ITERATIONS && same; t++) same = c.rows[t] == log->rows[t];
+    for (int t = 0; t < RLAE_RUNLOG_ITERATIONS && same; t++)
+        same = c.rows[t] == log->rows[t];
     log->last_iteration = at;
-    if (same) return RLAE_OK;
+    if (same)
+        return RLAE_OK;
     return rlae_runlog_flush(log, iteration);
 }
 
-int rlae_runlog_last_iteration(const rlae_runlog *log) { return log->last_iteration; }
-int rlae_runlog_n_members(const rlae_runlog *log) { return log->K; }
+int rlae_runlog_last_iteration(const rlae_runlog *log)
+{
+    return log->last_iteration;
+}
+int rlae_runlog_n_members(const rlae_runlog *log)
+{
+    return log->K;
+}
 
-rlae_status rlae_runlog_close(rlae_runlog *log) {
-    if (!log) return RLAE_OK;
+rlae_status rlae_runlog_close(rlae_runlog *log)
+{
+    if (!log)
+        return RLAE_OK;
     rlae_status s = RLAE_OK;
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++)
-        if (log->ds[t] >= 0 && H5Dflush(log->ds[t]) < 0 && s == RLAE_OK) s = h5fail(log, "flushing", TABLE_NAMES[t]);
+        if (log->ds[t] >= 0 && H5Dflush(log->ds[t]) < 0 && s == RLAE_OK)
+            s = h5fail(log, "flushing", rlae_runlog_table_name(t));
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
-        if (log->ds[t] >= 0) H5Dclose(log->ds[t]);
-        if (log->mt[t] >= 0) H5Tclose(log->mt[t]);
+        if (log->ds[t] >= 0)
+            H5Dclose(log->ds[t]);
+        if (log->mt[t] >= 0)
+            H5Tclose(log->mt[t]);
         log->ds[t] = log->mt[t] = -1;
     }
-    if (log->file >= 0 && H5Fclose(log->file) < 0 && s == RLAE_OK) s = h5fail(log, "closing", NULL);
+    if (log->file >= 0 && H5Fclose(log->file) < 0 && s == RLAE_OK)
+        s = h5fail(log, "closing", NULL);
     log->file = -1;
     runlog_free(log);
     return s;
-}
-
-/* ---- /meta from a config ----------------------------------------------------------------------- */
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-rlae_status rlae_runlog_meta_from_config(const rlae_config *cfg, int hash, rlae_runlog_meta_buf *out) {
-    memset(out, 0, sizeof *out);
-    int K = cfg->n_members;
-    if (K < 1 || K > RLAE_MAX_MEMBERS)
-        return rlae_fail(RLAE_ERR_INPUT, "run file: config has %d members (1..%d allowed)", K, RLAE_MAX_MEMBERS);
-    char *yaml = NULL;
-    size_t ylen = 0;
-    FILE *f = open_memstream(&yaml, &ylen);
-    if (!f) return rlae_fail(RLAE_ERR_NOMEM, "run file: cannot buffer the config YAML");
-    rlae_status s = rlae_config_write_yaml(cfg, f);
-    fclose(f);
-    out->yaml = yaml;
-    if (s != RLAE_OK) { rlae_runlog_meta_buf_free(out); return s; }
-    static const char *const weight_suffixes[] = {".safetensors", ".bin"};
-    for (int k = 0; k < K && s == RLAE_OK; k++) {
-        const rlae_member_config *m = &cfg->members[k];
-        if (!(out->names[k] = rlae_strdup(m->name ? m->name : ""))) { s = RLAE_ERR_NOMEM; break; }
-        out->weight_hex[k][0] = out->tok_hex[k][0] = '\0';
-        if (hash && m->path && m->path[0]) {
-            if (is_dir(m->path)) s = rlae_sha256_path_hex(m->path, weight_suffixes, 2, out->weight_hex[k]);
-            else if (is_file(m->path)) s = rlae_sha256_file_hex(m->path, out->weight_hex[k]);
-            if (s != RLAE_OK) break;
-            char tok[4096] = "";
-            if (m->tokenizer && m->tokenizer[0]) snprintf(tok, sizeof tok, "%s", m->tokenizer);
-            else if (is_dir(m->path)) snprintf(tok, sizeof tok, "%s/tokenizer.json", m->path);
-            else {
-                const char *slash = strrchr(m->path, '/');
-                if (slash) snprintf(tok, sizeof tok, "%.*s/tokenizer.bin", (int)(slash - m->path), m->path);
-                else snprintf(tok, sizeof tok, "tokenizer.bin");
-            }
-            if (is_file(tok)) s = rlae_sha256_file_hex(tok, out->tok_hex[k]);
-        }
-        out->names_c[k] = out->names[k];
-        out->weight_c[k] = out->weight_hex[k];
-        out->tok_c[k] = out->tok_hex[k];
-    }
-    if (s != RLAE_OK) { rlae_runlog_meta_buf_free(out); return s; }
-    out->seed_names[0] = "run.seed";
-    out->seeds[0] = cfg->run.seed;
-    out->meta = (rlae_runlog_meta){.n_members = K, .member_names = out->names_c, .weight_sha256 = out->weight_c,
-                                   .tokenizer_sha256 = out->tok_c, .config_yaml = out->yaml, .n_seeds = 1,
-                                   .seed_names = out->seed_names, .seeds = out->seeds,
-                                   .log_tokens = cfg->log.tokens, .log_text = cfg->log.text};
-    return RLAE_OK;
-}
-
-void rlae_runlog_meta_buf_free(rlae_runlog_meta_buf *b) {
-    if (!b) return;
-    for (int k = 0; k < RLAE_MAX_MEMBERS; k++) free(b->names[k]);
-    free(b->yaml);
-    memset(b, 0, sizeof *b);
 }

@@ -35,16 +35,16 @@
 
 /* ---- metadata (/meta attributes), fixed when the file is created ---------------------------- */
 typedef struct {
-    int n_members;                        /* K, 1..RLAE_MAX_MEMBERS; fixed for the file */
-    const char *const *member_names;      /* [K] */
-    const char *const *weight_sha256;     /* [K] hex, "" when unknown; NULL: all unknown */
-    const char *const *tokenizer_sha256;  /* [K] hex, "" when unknown; NULL: all unknown */
-    const char *config_yaml;              /* resolved config (rlae_config_write_yaml); NULL: "" */
+    int n_members;                       /* K, 1..RLAE_MAX_MEMBERS; fixed for the file */
+    const char *const *member_names;     /* [K] */
+    const char *const *weight_sha256;    /* [K] hex, "" when unknown; NULL: all unknown */
+    const char *const *tokenizer_sha256; /* [K] hex, "" when unknown; NULL: all unknown */
+    const char *config_yaml;             /* resolved config (rlae_config_write_yaml); NULL: "" */
     int n_seeds;
-    const char *const *seed_names;        /* [n_seeds], e.g. "run.seed" */
-    const int64_t *seeds;                 /* [n_seeds] */
-    int log_tokens;                       /* write /tokens rows */
-    int log_text;                         /* write /text rows */
+    const char *const *seed_names; /* [n_seeds], e.g. "run.seed" */
+    const int64_t *seeds;          /* [n_seeds] */
+    int log_tokens;                /* write /tokens rows */
+    int log_text;                  /* write /text rows */
 } rlae_runlog_meta;
 
 /* Owns what rlae_runlog_meta_from_config fills (meta points into it). */
@@ -68,23 +68,23 @@ void rlae_runlog_meta_buf_free(rlae_runlog_meta_buf *b);
 
 /* ---- rows as the writer takes them ----------------------------------------------------------- */
 typedef struct {
-    const rlae_episode *ep;     /* tokens, probabilities, spans and weights, end reason, response text */
-    int64_t id;                 /* episode id (the rollout's sampling key) */
+    const rlae_episode *ep; /* tokens, probabilities, spans and weights, end reason, response text */
+    int64_t id;             /* episode id (the rollout's sampling key) */
     int iteration;
-    const char *task;           /* task name (truncated to RLAE_RUNLOG_NAME_LEN - 1 bytes) */
-    int64_t item;               /* index of the item in its split */
+    const char *task; /* task name (truncated to RLAE_RUNLOG_NAME_LEN - 1 bytes) */
+    int64_t item;     /* index of the item in its split */
     float reward;
     int correct;
-    const char *prompt, *gold;  /* may be NULL ("") */
+    const char *prompt, *gold; /* may be NULL ("") */
     /* per span, each may be NULL (-> NaN): */
-    const float *policy;        /* [n_spans, K] policy parameters (Dirichlet alpha, Normal mu, ...) */
+    const float *policy; /* [n_spans, K] policy parameters (Dirichlet alpha, Normal mu, ...) */
     const float *logp, *value, *advantage, *ret; /* [n_spans] */
 } rlae_runlog_episode;
 
 typedef struct {
     int iteration;
     rlae_update_metrics m;
-    double seconds;             /* wall time of the whole iteration */
+    double seconds; /* wall time of the whole iteration */
 } rlae_runlog_update;
 
 typedef struct {
@@ -98,7 +98,8 @@ typedef struct rlae_runlog rlae_runlog;
 
 /* Creates `path` (an existing file is RLAE_ERR_INPUT unless overwrite != 0), writes /meta and every
  * table, and starts SWMR writing. */
-rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, int overwrite, rlae_runlog **out);
+rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, int overwrite,
+                               rlae_runlog **out);
 
 /* Opens an existing run file to append (resume). Checks format, schema version and that it has
  * n_members members (0: take the file's). Drops rows past the last commit (a run killed mid-write).
@@ -125,8 +126,14 @@ rlae_status rlae_runlog_close(rlae_runlog *log);
 
 /* ---- rows as stored (and as the reader returns them) ----------------------------------------- */
 typedef enum {
-    RLAE_RUNLOG_EPISODES = 0, RLAE_RUNLOG_SPANS, RLAE_RUNLOG_TOKENS, RLAE_RUNLOG_TEXT,
-    RLAE_RUNLOG_UPDATES, RLAE_RUNLOG_EVAL, RLAE_RUNLOG_ITERATIONS, RLAE_RUNLOG_N_TABLES
+    RLAE_RUNLOG_EPISODES = 0,
+    RLAE_RUNLOG_SPANS,
+    RLAE_RUNLOG_TOKENS,
+    RLAE_RUNLOG_TEXT,
+    RLAE_RUNLOG_UPDATES,
+    RLAE_RUNLOG_EVAL,
+    RLAE_RUNLOG_ITERATIONS,
+    RLAE_RUNLOG_N_TABLES
 } rlae_runlog_table;
 
 /* "episodes", "spans", ...; NULL when out of range */
@@ -146,18 +153,18 @@ typedef struct {
 } rlae_runlog_episode_row;
 
 typedef struct {
-    int64_t episode;                   /* row in /episodes */
-    int32_t t, token_start;            /* span index in the episode; its first token */
-    float weights[RLAE_MAX_MEMBERS];   /* [K] used */
-    float policy[RLAE_MAX_MEMBERS];    /* [K] */
+    int64_t episode;                 /* row in /episodes */
+    int32_t t, token_start;          /* span index in the episode; its first token */
+    float weights[RLAE_MAX_MEMBERS]; /* [K] used */
+    float policy[RLAE_MAX_MEMBERS];  /* [K] */
     float features[RLAE_MAX_MEMBERS][4];
     float logp, value, advantage, ret;
 } rlae_runlog_span_row;
 
 typedef struct {
     int64_t episode;
-    int32_t t;                         /* token position in the answer */
-    int32_t token;                     /* union id */
+    int32_t t;     /* token position in the answer */
+    int32_t token; /* union id */
     float mixed_prob;
     float member_prob[RLAE_MAX_MEMBERS];
     float member_top1[RLAE_MAX_MEMBERS];
@@ -165,7 +172,7 @@ typedef struct {
 
 typedef struct {
     int64_t episode;
-    char *prompt, *response, *gold;    /* malloc'd by the reader: rlae_runlog_text_row_free */
+    char *prompt, *response, *gold; /* malloc'd by the reader: rlae_runlog_text_row_free */
 } rlae_runlog_text_row;
 
 typedef struct {
@@ -187,7 +194,7 @@ typedef struct {
 typedef struct {
     int32_t iteration;
     int64_t rows[RLAE_RUNLOG_ITERATIONS];
-    double time;                       /* unix seconds */
+    double time; /* unix seconds */
 } rlae_runlog_iteration_row;
 
 void rlae_runlog_text_row_free(rlae_runlog_text_row *r);
@@ -217,6 +224,7 @@ const char *rlae_runlog_reader_seed(const rlae_runlog_reader *r, int i, int64_t 
 int64_t rlae_runlog_reader_rows(const rlae_runlog_reader *r, rlae_runlog_table t);
 /* Rows [start, start + n) of a table into `out`, an array of that table's row struct
  * (rlae_runlog_episode_row, ..., rlae_runlog_iteration_row). Out of range: RLAE_ERR_INPUT. */
-rlae_status rlae_runlog_reader_read(rlae_runlog_reader *r, rlae_runlog_table t, int64_t start, int64_t n, void *out);
+rlae_status rlae_runlog_reader_read(rlae_runlog_reader *r, rlae_runlog_table t, int64_t start, int64_t n,
+                                    void *out);
 
 #endif

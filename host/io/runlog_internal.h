@@ -1,6 +1,6 @@
-/* What runlog.c (writer) and runlog_read.c (reader) share: table names, the HDF5 compound types of
- * every table (the in-memory row structs of runlog.h; on disk the same fields packed, with the
- * per-member arrays sized K), and small attribute helpers. */
+/* What runlog.c (writer) and runlog_read.c (reader) share, defined in runlog_schema.c: table names, the HDF5
+ * compound types of every table (the in-memory row structs of runlog.h; on disk the same fields packed, with
+ * the per-member arrays sized K), and small attribute helpers. */
 #ifndef RLAE_IO_RUNLOG_INTERNAL_H
 #define RLAE_IO_RUNLOG_INTERNAL_H
 
@@ -22,6 +22,10 @@ int runlog_attr_int(hid_t obj, const char *name, int64_t *v);
 int runlog_attr_string(hid_t obj, const char *name, char **s);
 /* Reads a 1-D string array attribute (n strings, each malloc'd into out[i]). */
 int runlog_attr_strings(hid_t obj, const char *name, int n, char **out);
+/* Writes a scalar string, a string array, or an int64 array (scalar != 0: one value) attribute. */
+herr_t runlog_put_attr_string(hid_t obj, const char *name, const char *v);
+herr_t runlog_put_attr_strings(hid_t obj, const char *name, int n, const char *const *v);
+herr_t runlog_put_attr_ints(hid_t obj, const char *name, int n, const int64_t *v, int scalar);
 /* Turns off HDF5's printing of its error stack: library code reports errors as rlae_status. */
 void runlog_quiet_hdf5(void);
 

@@ -20,12 +20,14 @@
 
 enum { K = 2, PER_ITER = 4 };
 
-static void sleep_ms(int ms) {
+static void sleep_ms(int ms)
+{
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static rlae_status write_iteration(rlae_runlog *log, int it, int sleep) {
+static rlae_status write_iteration(rlae_runlog *log, int it, int sleep)
+{
     rlae_episode e[PER_ITER];
     rlae_runlog_episode x[PER_ITER];
     char prompts[PER_ITER][64], text[PER_ITER][64];
@@ -59,44 +61,75 @@ static rlae_status write_iteration(rlae_runlog *log, int it, int sleep) {
         e[i].text = text[i];
         e[i].end = RLAE_END_EOS;
         e[i].terminated = 1;
-        x[i] = (rlae_runlog_episode){.ep = &e[i], .id = id, .iteration = it, .task = i % 2 ? "arith" : "logic",
-                                     .item = id, .reward = (float)((it + i) % 2), .correct = (it + i) % 2,
-                                     .prompt = prompts[i], .gold = "0"};
+        x[i] = (rlae_runlog_episode){.ep = &e[i],
+                                     .id = id,
+                                     .iteration = it,
+                                     .task = i % 2 ? "arith" : "logic",
+                                     .item = id,
+                                     .reward = (float)((it + i) % 2),
+                                     .correct = (it + i) % 2,
+                                     .prompt = prompts[i],
+                                     .gold = "0"};
     }
     rlae_status s = rlae_runlog_append_episodes(log, PER_ITER, x);
     for (int i = 0; i < PER_ITER; i++) {
-        free(e[i].tokens); free(e[i].mixed_prob); free(e[i].member_prob); free(e[i].member_top1);
-        free(e[i].span_start); free(e[i].span_weights);
+        free(e[i].tokens);
+        free(e[i].mixed_prob);
+        free(e[i].member_prob);
+        free(e[i].member_top1);
+        free(e[i].span_start);
+        free(e[i].span_weights);
     }
     rlae_runlog_update u = {.iteration = it, .seconds = 0.01};
     u.m.loss = 1.0 / (it + 1);
     u.m.approx_kl = 0.01;
     u.m.lr = 3e-4;
     u.m.epochs = 4;
-    if (s == RLAE_OK) s = rlae_runlog_append_update(log, &u);
-    rlae_runlog_eval ev = {.iteration = it, .task = "arith", .method = "rlae-ppo", .accuracy = 0.5,
-                           .ci_low = 0.4, .ci_high = 0.6, .n = 100};
-    if (s == RLAE_OK) s = rlae_runlog_append_eval(log, 1, &ev);
-    if (sleep > 0) sleep_ms(sleep);
-    if (s == RLAE_OK) s = rlae_runlog_flush(log, it);
+    if (s == RLAE_OK)
+        s = rlae_runlog_append_update(log, &u);
+    rlae_runlog_eval ev = {.iteration = it,
+                           .task = "arith",
+                           .method = "rlae-ppo",
+                           .accuracy = 0.5,
+                           .ci_low = 0.4,
+                           .ci_high = 0.6,
+                           .n = 100};
+    if (s == RLAE_OK)
+        s = rlae_runlog_append_eval(log, 1, &ev);
+    if (sleep > 0)
+        sleep_ms(sleep);
+    if (s == RLAE_OK)
+        s = rlae_runlog_flush(log, it);
     return s;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *path = NULL;
     int create = -1, from = -1, iterations = 0, sleep = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--create") == 0) create = 1;
-        else if (strcmp(argv[i], "--resume") == 0) create = 0;
-        else if (strcmp(argv[i], "--foreign") == 0) create = 2;
-        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) from = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) iterations = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--sleep-ms") == 0 && i + 1 < argc) sleep = atoi(argv[++i]);
-        else if (!path) path = argv[i];
-        else { fprintf(stderr, "runlog_writer: unexpected '%s'\n", argv[i]); return 2; }
+        if (strcmp(argv[i], "--create") == 0)
+            create = 1;
+        else if (strcmp(argv[i], "--resume") == 0)
+            create = 0;
+        else if (strcmp(argv[i], "--foreign") == 0)
+            create = 2;
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+            iterations = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--sleep-ms") == 0 && i + 1 < argc)
+            sleep = atoi(argv[++i]);
+        else if (!path)
+            path = argv[i];
+        else {
+            fprintf(stderr, "runlog_writer: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
     }
     if (!path || create < 0) {
-        fprintf(stderr, "usage: runlog_writer PATH --create|--resume [--from C] --iterations N [--sleep-ms M]\n");
+        fprintf(stderr,
+                "usage: runlog_writer PATH --create|--resume [--from C] --iterations N [--sleep-ms M]\n");
         return 2;
     }
     if (create == 2) {
@@ -106,7 +139,10 @@ int main(int argc, char **argv) {
         hid_t g = H5Gcreate2(f, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         hid_t ds = H5Dcreate2(f, "episodes", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         int ok = f >= 0 && g >= 0 && ds >= 0;
-        H5Dclose(ds); H5Gclose(g); H5Sclose(sp); H5Fclose(f);
+        H5Dclose(ds);
+        H5Gclose(g);
+        H5Sclose(sp);
+        H5Fclose(f);
         return ok ? 0 : 1;
     }
     rlae_runlog *log = NULL;
@@ -117,16 +153,25 @@ int main(int argc, char **argv) {
         const char *hashes[K] = {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ""};
         const char *seed_names[1] = {"run.seed"};
         int64_t seeds[1] = {1234};
-        rlae_runlog_meta meta = {.n_members = K, .member_names = names, .weight_sha256 = hashes,
-                                 .config_yaml = "run:\n  name: helper\n  seed: 1234\n", .n_seeds = 1,
-                                 .seed_names = seed_names, .seeds = seeds, .log_tokens = 1, .log_text = 1};
+        rlae_runlog_meta meta = {.n_members = K,
+                                 .member_names = names,
+                                 .weight_sha256 = hashes,
+                                 .config_yaml = "run:\n  name: helper\n  seed: 1234\n",
+                                 .n_seeds = 1,
+                                 .seed_names = seed_names,
+                                 .seeds = seeds,
+                                 .log_tokens = 1,
+                                 .log_text = 1};
         s = rlae_runlog_create(path, &meta, 1, &log);
     } else {
         s = rlae_runlog_open_append(path, K, &log);
-        if (s == RLAE_OK && from >= 0) s = rlae_runlog_truncate_after(log, from);
-        if (s == RLAE_OK) start = rlae_runlog_last_iteration(log) + 1;
+        if (s == RLAE_OK && from >= 0)
+            s = rlae_runlog_truncate_after(log, from);
+        if (s == RLAE_OK)
+            start = rlae_runlog_last_iteration(log) + 1;
     }
-    if (s == RLAE_OK) printf("start %d\n", start);
+    if (s == RLAE_OK)
+        printf("start %d\n", start);
     fflush(stdout);
     for (int it = start; it < iterations && s == RLAE_OK; it++) {
         s = write_iteration(log, it, sleep);
@@ -136,7 +181,8 @@ int main(int argc, char **argv) {
         }
     }
     rlae_status c = rlae_runlog_close(log);
-    if (s == RLAE_OK) s = c;
+    if (s == RLAE_OK)
+        s = c;
     if (s != RLAE_OK) {
         fprintf(stderr, "runlog_writer: %s\n", rlae_last_error());
         return 1;

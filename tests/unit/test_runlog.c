@@ -13,7 +13,8 @@
 enum { K = 3 };
 
 /* an episode with n_tok tokens and spans of 2 tokens, values derived from (id, t, k) */
-static void make_episode(rlae_episode *e, int id, int n_tok) {
+static void make_episode(rlae_episode *e, int id, int n_tok)
+{
     memset(e, 0, sizeof *e);
     e->n_members = K;
     e->episode = (uint32_t)id;
@@ -36,7 +37,8 @@ static void make_episode(rlae_episode *e, int id, int n_tok) {
     e->span_features = calloc((size_t)e->n_spans * K * 4, sizeof(float));
     for (int s = 0; s < e->n_spans; s++) {
         e->span_start[s] = 2 * s;
-        for (int k = 0; k < K; k++) e->span_weights[s * K + k] = (float)(id + s + k);
+        for (int k = 0; k < K; k++)
+            e->span_weights[s * K + k] = (float)(id + s + k);
     }
     char buf[64];
     snprintf(buf, sizeof buf, "answer %d \xc3\xa9", id);
@@ -46,43 +48,66 @@ static void make_episode(rlae_episode *e, int id, int n_tok) {
     e->terminated = 1;
 }
 
-static void free_episode(rlae_episode *e) {
-    free(e->tokens); free(e->mixed_prob); free(e->member_prob); free(e->member_top1);
-    free(e->span_start); free(e->span_weights); free(e->span_features); free(e->text);
+static void free_episode(rlae_episode *e)
+{
+    free(e->tokens);
+    free(e->mixed_prob);
+    free(e->member_prob);
+    free(e->member_top1);
+    free(e->span_start);
+    free(e->span_weights);
+    free(e->span_features);
+    free(e->text);
 }
 
 /* writes iteration `it` with 3 episodes (ids it*10+i, 1+i+it tokens), an update and an eval row */
-static rlae_status write_iteration(rlae_runlog *log, int it) {
+static rlae_status write_iteration(rlae_runlog *log, int it)
+{
     rlae_episode e[3];
     rlae_runlog_episode x[3];
     float logp[8] = {-1, -2, -3, -4, -5, -6, -7, -8};
     for (int i = 0; i < 3; i++) {
         make_episode(&e[i], it * 10 + i, 1 + i + it);
-        x[i] = (rlae_runlog_episode){.ep = &e[i], .id = it * 10 + i, .iteration = it, .task = "synthetic",
-                                     .item = i, .reward = (float)i, .correct = i == 2, .prompt = "Q?",
-                                     .gold = "42", .logp = logp};
+        x[i] = (rlae_runlog_episode){.ep = &e[i],
+                                     .id = it * 10 + i,
+                                     .iteration = it,
+                                     .task = "synthetic",
+                                     .item = i,
+                                     .reward = (float)i,
+                                     .correct = i == 2,
+                                     .prompt = "Q?",
+                                     .gold = "42",
+                                     .logp = logp};
     }
     rlae_status s = rlae_runlog_append_episodes(log, 3, x);
     rlae_runlog_update u = {.iteration = it, .seconds = 1.5};
     u.m.loss = it;
-    if (s == RLAE_OK) s = rlae_runlog_append_update(log, &u);
+    if (s == RLAE_OK)
+        s = rlae_runlog_append_update(log, &u);
     rlae_runlog_eval ev = {.iteration = it, .task = "synthetic", .method = "rlae", .accuracy = 0.5, .n = 10};
-    if (s == RLAE_OK) s = rlae_runlog_append_eval(log, 1, &ev);
-    for (int i = 0; i < 3; i++) free_episode(&e[i]);
+    if (s == RLAE_OK)
+        s = rlae_runlog_append_eval(log, 1, &ev);
+    for (int i = 0; i < 3; i++)
+        free_episode(&e[i]);
     return s;
 }
 
 /* checks every committed row against what write_iteration wrote for iterations 0..last */
-static void check_file(const char *path, int last) {
+static void check_file(const char *path, int last)
+{
     rlae_runlog_reader *r = NULL;
     CHECK(rlae_runlog_reader_open(path, &r) == RLAE_OK);
-    if (!r) { fprintf(stderr, "%s\n", rlae_last_error()); return; }
+    if (!r) {
+        fprintf(stderr, "%s\n", rlae_last_error());
+        return;
+    }
     CHECK_EQ_INT(rlae_runlog_reader_n_members(r), K);
     CHECK(strcmp(rlae_runlog_reader_member(r, 1), "b") == 0);
     CHECK(strcmp(rlae_runlog_reader_meta(r, "format"), "rlae-runlog") == 0);
     CHECK(strcmp(rlae_runlog_reader_meta(r, "config_yaml"), "run:\n  seed: 7\n") == 0);
     int64_t seed = 0;
-    CHECK(rlae_runlog_reader_n_seeds(r) == 1 && strcmp(rlae_runlog_reader_seed(r, 0, &seed), "run.seed") == 0 && seed == 7);
+    CHECK(rlae_runlog_reader_n_seeds(r) == 1 &&
+          strcmp(rlae_runlog_reader_seed(r, 0, &seed), "run.seed") == 0 && seed == 7);
     int64_t ne = rlae_runlog_reader_rows(r, RLAE_RUNLOG_EPISODES);
     CHECK_EQ_INT(ne, 3 * (last + 1));
     CHECK_EQ_INT(rlae_runlog_reader_rows(r, RLAE_RUNLOG_UPDATES), last + 1);
@@ -90,7 +115,8 @@ static void check_file(const char *path, int last) {
     CHECK_EQ_INT(rlae_runlog_reader_rows(r, RLAE_RUNLOG_TEXT), ne);
     rlae_runlog_episode_row *er = calloc((size_t)ne + 1, sizeof *er);
     CHECK(rlae_runlog_reader_read(r, RLAE_RUNLOG_EPISODES, 0, ne, er) == RLAE_OK);
-    int64_t ns = rlae_runlog_reader_rows(r, RLAE_RUNLOG_SPANS), nt = rlae_runlog_reader_rows(r, RLAE_RUNLOG_TOKENS);
+    int64_t ns = rlae_runlog_reader_rows(r, RLAE_RUNLOG_SPANS),
+            nt = rlae_runlog_reader_rows(r, RLAE_RUNLOG_TOKENS);
     rlae_runlog_span_row *sr = calloc((size_t)ns + 1, sizeof *sr);
     rlae_runlog_token_row *tr = calloc((size_t)nt + 1, sizeof *tr);
     CHECK(rlae_runlog_reader_read(r, RLAE_RUNLOG_SPANS, 0, ns, sr) == RLAE_OK);
@@ -133,16 +159,20 @@ static void check_file(const char *path, int last) {
     }
     rlae_runlog_update_row u[16];
     CHECK(rlae_runlog_reader_read(r, RLAE_RUNLOG_UPDATES, 0, last + 1, u) == RLAE_OK);
-    for (int i = 0; i <= last; i++) CHECK(u[i].iteration == i && u[i].loss == i && u[i].seconds == 1.5);
+    for (int i = 0; i <= last; i++)
+        CHECK(u[i].iteration == i && u[i].loss == i && u[i].seconds == 1.5);
     rlae_runlog_eval_row ev;
     CHECK(rlae_runlog_reader_read(r, RLAE_RUNLOG_EVAL, last, 1, &ev) == RLAE_OK);
     CHECK(ev.iteration == last && strcmp(ev.method, "rlae") == 0 && ev.n == 10);
     CHECK(rlae_runlog_reader_read(r, RLAE_RUNLOG_EVAL, last, 2, &ev) == RLAE_ERR_INPUT);
-    free(er); free(sr); free(tr);
+    free(er);
+    free(sr);
+    free(tr);
     rlae_runlog_reader_close(r);
 }
 
-int main(void) {
+int main(void)
+{
     char dir[] = "/tmp/rlae-runlog-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char path[256];
@@ -150,8 +180,14 @@ int main(void) {
     const char *names[K] = {"a", "b", "c"};
     const char *sn[1] = {"run.seed"};
     int64_t seeds[1] = {7};
-    rlae_runlog_meta meta = {.n_members = K, .member_names = names, .config_yaml = "run:\n  seed: 7\n",
-                             .n_seeds = 1, .seed_names = sn, .seeds = seeds, .log_tokens = 1, .log_text = 1};
+    rlae_runlog_meta meta = {.n_members = K,
+                             .member_names = names,
+                             .config_yaml = "run:\n  seed: 7\n",
+                             .n_seeds = 1,
+                             .seed_names = sn,
+                             .seeds = seeds,
+                             .log_tokens = 1,
+                             .log_text = 1};
     rlae_runlog *log = NULL;
     CHECK(rlae_runlog_create(path, &meta, 0, &log) == RLAE_OK);
     for (int it = 0; it < 3 && log; it++) {
@@ -196,7 +232,9 @@ int main(void) {
     hsize_t d[1] = {4};
     hid_t sp = H5Screate_simple(1, d, NULL);
     hid_t ds = H5Dcreate2(f, "episodes", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dclose(ds); H5Sclose(sp); H5Fclose(f);
+    H5Dclose(ds);
+    H5Sclose(sp);
+    H5Fclose(f);
     rlae_runlog_reader *r = NULL;
     CHECK(rlae_runlog_reader_open(other, &r) == RLAE_ERR_INPUT);
     CHECK(strstr(rlae_last_error(), "not an rlae run file") != NULL);
@@ -209,7 +247,8 @@ int main(void) {
     CHECK(rlae_runlog_reader_open(dir, &r) == RLAE_ERR_INPUT);
     snprintf(other, sizeof other, "%s/missing.h5", dir);
     CHECK(rlae_runlog_reader_open(other, &r) == RLAE_ERR_INPUT);
-    CHECK(rlae_runlog_table_from_name("/spans") == RLAE_RUNLOG_SPANS && rlae_runlog_table_from_name("x") == -1);
+    CHECK(rlae_runlog_table_from_name("/spans") == RLAE_RUNLOG_SPANS &&
+          rlae_runlog_table_from_name("x") == -1);
 
     /* /meta from the demo config: names, YAML, hashes of the HF directories' weights and tokenizers */
     if (chdir(RLAE_SOURCE_DIR) == 0) {

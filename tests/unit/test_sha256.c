@@ -5,7 +5,8 @@
 
 #include <unistd.h>
 
-int main(void) {
+int main(void)
+{
     char hex[65];
     rlae_sha256_buffer_hex("abc", 3, hex);
     CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
@@ -16,7 +17,9 @@ int main(void) {
     CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
     /* split updates give the same digest wherever the split falls */
     for (size_t cut = 0; cut <= strlen(two); cut++) {
-        rlae_sha256 s; uint8_t dg[32]; char h2[65];
+        rlae_sha256 s;
+        uint8_t dg[32];
+        char h2[65];
         rlae_sha256_init(&s);
         rlae_sha256_update(&s, two, cut);
         rlae_sha256_update(&s, two + cut, strlen(two) - cut);
@@ -26,9 +29,11 @@ int main(void) {
     }
     char *million = malloc(1000000);
     memset(million, 'a', 1000000);
-    rlae_sha256 s; uint8_t dg[32];
+    rlae_sha256 s;
+    uint8_t dg[32];
     rlae_sha256_init(&s);
-    for (int i = 0; i < 1000; i++) rlae_sha256_update(&s, million + i * 1000, 1000);
+    for (int i = 0; i < 1000; i++)
+        rlae_sha256_update(&s, million + i * 1000, 1000);
     rlae_sha256_final(&s, dg);
     rlae_sha256_hex(dg, hex);
     CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0);
