@@ -6,7 +6,9 @@
  *     rlae_runlog_append_update(log, &row);       // one /updates row (training)
  *     rlae_runlog_append_eval(log, n, rows);      // /eval rows (when evaluated)
  *     rlae_runlog_flush(log, iteration);          // commits: readers and resumes see it from now on
- * Rows appended after the last flush are not part of the file's content: a reader ignores them and
+ * With log.flush_every = N the trainer flushes every N-th iteration (a kill then loses at most the
+ * N-1 iterations since the last flush). Rows appended after the last flush are not part of the
+ * file's content: a reader ignores them and
  * rlae_runlog_open_append drops them. A commit is one /iterations row holding every table's length,
  * written and flushed after the tables themselves, so a kill between two writes never exposes half an
  * iteration.
