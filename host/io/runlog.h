@@ -8,10 +8,9 @@
  *     rlae_runlog_flush(log, iteration);          // commits: readers and resumes see it from now on
  * With log.flush_every = N the trainer flushes every N-th iteration (a kill then loses at most the
  * N-1 iterations since the last flush). Rows appended after the last flush are not part of the
- * file's content: a reader ignores them and
- * rlae_runlog_open_append drops them. A commit is one /iterations row holding every table's length,
- * written and flushed after the tables themselves, so a kill between two writes never exposes half an
- * iteration.
+ * file's content: a reader ignores them and rlae_runlog_open_append drops them. A commit is one
+ * /iterations row holding every table's length, written and flushed after the tables themselves, so
+ * a kill between two writes never exposes half an iteration.
  *
  * Resume from a checkpoint taken at iteration N: rlae_runlog_open_append, then
  * rlae_runlog_truncate_after(log, N) before the first append, so the resumed run continues with no
