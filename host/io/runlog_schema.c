@@ -3,6 +3,7 @@
  * (YAML, member names, SHA-256 of weights and tokenizers, seeds). */
 #define _GNU_SOURCE
 #include "io/runlog_internal.h"
+#include "ensemble/member.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -385,13 +386,8 @@ rlae_status rlae_runlog_meta_from_config(const rlae_config *cfg, int hash, rlae_
                 snprintf(tok, sizeof tok, "%s", m->tokenizer);
             else if (is_dir(m->path))
                 snprintf(tok, sizeof tok, "%s/tokenizer.json", m->path);
-            else {
-                const char *slash = strrchr(m->path, '/');
-                if (slash)
-                    snprintf(tok, sizeof tok, "%.*s/tokenizer.bin", (int)(slash - m->path), m->path);
-                else
-                    snprintf(tok, sizeof tok, "tokenizer.bin");
-            }
+            else if (rlae_member_find_tokenizer(m->path, tok, sizeof tok) != RLAE_OK)
+                tok[0] = '\0'; /* the same tokenizer the member loads; none found: unknown */
             if (is_file(tok))
                 s = rlae_sha256_file_hex(tok, out->tok_hex[k]);
         }
