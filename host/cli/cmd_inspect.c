@@ -343,7 +343,10 @@ static rlae_status show_episode(rlae_runlog_reader *r, int64_t idx, int color)
     }
     /* colours per member: red green yellow blue magenta cyan white grey */
     static const char *const COL[8] = {"31", "32", "33", "34", "35", "36", "37", "90"};
-    printf("spans (tokens are union ids, marked with the member most confident in them:");
+    size_t probe;
+    int texts = rlae_runlog_reader_union_bytes(r, 0, &probe) != NULL;
+    printf("spans (%s, marked with the member most confident in them:",
+           texts ? "tokens as [text]" : "tokens are union ids");
     for (int k = 0; k < K; k++) {
         if (color)
             printf(" \033[%sm%s\033[0m", COL[k], rlae_runlog_reader_member(r, k));
@@ -383,10 +386,35 @@ static rlae_status show_episode(rlae_runlog_reader *r, int64_t idx, int color)
             for (int k = 1; k < K; k++)
                 if (tk[i].member_prob[k] > tk[i].member_prob[best])
                     best = k;
-            if (color)
+            size_t n;
+            const uint8_t *b = rlae_runlog_reader_union_bytes(r, tk[i].token, &n);
+            if (b) { /* the token's text, escaped onto one line */
+                if (color)
+                    printf(" \033[%sm[", COL[best]);
+                else
+                    printf(" [");
+                if (tk[i].token == 0)
+                    printf("<eos>");
+                for (size_t j = 0; j < n; j++) {
+                    uint8_t c = b[j];
+                    if (c == '\n')
+                        printf("\\n");
+                    else if (c == '\\' || c == ']')
+                        printf("\\%c", c);
+                    else if (c < 0x20 || c == 0x7f)
+                        printf("\\x%02x", c);
+                    else
+                        putchar(c);
+                }
+                if (color)
+                    printf("]\033[0m");
+                else
+                    printf("]%c", 'a' + best);
+            } else if (color) {
                 printf(" \033[%sm%d\033[0m", COL[best], tk[i].token);
-            else
+            } else {
                 printf(" %d/%c", tk[i].token, 'a' + best);
+            }
         }
         printf("\n");
     }

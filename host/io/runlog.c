@@ -5,6 +5,7 @@
  * committed content is whole. Table types and attribute helpers: runlog_schema.c. */
 #define _GNU_SOURCE
 #include "io/runlog_internal.h"
+#include "ensemble/vocab_union.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -148,6 +149,47 @@ static rlae_status write_meta(rlae_runlog *log, const rlae_runlog_meta *m)
     return e < 0 ? h5fail(log, "writing /meta attributes", NULL) : RLAE_OK;
 }
 
+/* One fixed-size 1-D dataset written whole (the union vocabulary). */
+static herr_t put_array(hid_t file, const char *name, hid_t type, hsize_t n, const void *data)
+{
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t ds = sp < 0 ? -1 : H5Dcreate2(file, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = ds < 0 ? -1 : (n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return e;
+}
+
+/* /union_bytes (every entry's bytes, concatenated) and /union_offsets (U + 1 starts). */
+static rlae_status write_union(rlae_runlog *log, const rlae_vocab_union *vu)
+{
+    int U = rlae_vocab_union_size(vu);
+    int64_t *off = rlae_malloc(sizeof *off * ((size_t)U + 1));
+    if (!off)
+        return RLAE_ERR_NOMEM;
+    off[0] = 0;
+    for (int u = 0; u < U; u++) {
+        size_t n;
+        rlae_vocab_union_bytes(vu, u, &n);
+        off[u + 1] = off[u] + (int64_t)n;
+    }
+    uint8_t *bytes = rlae_malloc((size_t)off[U] + 1);
+    rlae_status s = bytes ? RLAE_OK : RLAE_ERR_NOMEM;
+    for (int u = 0; u < U && s == RLAE_OK; u++) {
+        size_t n;
+        const uint8_t *p = rlae_vocab_union_bytes(vu, u, &n);
+        memcpy(bytes + off[u], p, n);
+    }
+    if (s == RLAE_OK && (put_array(log->file, "union_bytes", H5T_NATIVE_UINT8, (hsize_t)off[U], bytes) < 0 ||
+                         put_array(log->file, "union_offsets", H5T_NATIVE_INT64, (hsize_t)U + 1, off) < 0))
+        s = h5fail(log, "writing the union vocabulary (/union_bytes, /union_offsets)", NULL);
+    free(off);
+    free(bytes);
+    return s;
+}
+
 rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, int overwrite,
                                rlae_runlog **out)
 {
@@ -182,6 +224,8 @@ rlae_status rlae_runlog_create(const char *path, const rlae_runlog_meta *meta, i
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++)
         log->mt[t] = runlog_row_type(t, log->K, 0);
     if ((s = write_meta(log, meta)) != RLAE_OK)
+        goto fail;
+    if (meta->vocab && (s = write_union(log, meta->vocab)) != RLAE_OK)
         goto fail;
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES && s == RLAE_OK; t++)
         s = create_table(log, t);

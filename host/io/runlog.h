@@ -46,6 +46,9 @@ typedef struct {
     const int64_t *seeds;          /* [n_seeds] */
     int log_tokens;                /* write /tokens rows */
     int log_text;                  /* write /text rows */
+    /* the ensemble's union vocabulary, stored as /union_bytes + /union_offsets so readers can show
+     * /tokens as text; NULL: not stored */
+    const struct rlae_vocab_union *vocab;
 } rlae_runlog_meta;
 
 /* Owns what rlae_runlog_meta_from_config fills (meta points into it). */
@@ -220,6 +223,10 @@ const char *rlae_runlog_reader_weight_hash(const rlae_runlog_reader *r, int k);
 const char *rlae_runlog_reader_tokenizer_hash(const rlae_runlog_reader *r, int k);
 int rlae_runlog_reader_n_seeds(const rlae_runlog_reader *r);
 const char *rlae_runlog_reader_seed(const rlae_runlog_reader *r, int i, int64_t *value);
+
+/* Exact bytes of union entry `id` when the file stores the union vocabulary (not NUL-terminated;
+ * the shared EOS has length 0); NULL when it does not or id is out of range. */
+const uint8_t *rlae_runlog_reader_union_bytes(const rlae_runlog_reader *r, int64_t id, size_t *len);
 
 /* Committed rows of a table (what a reader may use). */
 int64_t rlae_runlog_reader_rows(const rlae_runlog_reader *r, rlae_runlog_table t);

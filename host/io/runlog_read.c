@@ -22,7 +22,61 @@ struct rlae_runlog_reader {
     int64_t *seeds;
     int n_attrs;
     char **attr_names, **attr_values; /* scalar string attributes of /meta */
+    int64_t n_union;                  /* union entries stored (0: none) */
+    int64_t *union_off;               /* [n_union + 1] */
+    uint8_t *union_bytes;
 };
+
+/* The union vocabulary, when the writer stored it; a file without it simply has none. */
+static rlae_status read_union(rlae_runlog_reader *r)
+{
+    if (H5Lexists(r->file, "union_offsets", H5P_DEFAULT) <= 0 || H5Lexists(r->file, "union_bytes", H5P_DEFAULT) <= 0)
+        return RLAE_OK;
+    hid_t d_off = H5Dopen2(r->file, "union_offsets", H5P_DEFAULT), d_b = H5Dopen2(r->file, "union_bytes", H5P_DEFAULT);
+    hid_t s_off = d_off >= 0 ? H5Dget_space(d_off) : -1, s_b = d_b >= 0 ? H5Dget_space(d_b) : -1;
+    hsize_t n_off = 0, n_b = 0;
+    rlae_status s = RLAE_OK;
+    if (s_off < 0 || s_b < 0 || H5Sget_simple_extent_ndims(s_off) != 1 || H5Sget_simple_extent_ndims(s_b) != 1)
+        s = rlae_fail(RLAE_ERR_INPUT, "%s: /union_offsets or /union_bytes is not a 1-D dataset", r->path);
+    if (s == RLAE_OK) {
+        H5Sget_simple_extent_dims(s_off, &n_off, NULL);
+        H5Sget_simple_extent_dims(s_b, &n_b, NULL);
+        r->union_off = rlae_malloc(sizeof(int64_t) * (n_off ? n_off : 1));
+        r->union_bytes = rlae_malloc(n_b ? n_b : 1);
+        if (!r->union_off || !r->union_bytes)
+            s = RLAE_ERR_NOMEM;
+    }
+    if (s == RLAE_OK && n_off >= 1 &&
+        (H5Dread(d_off, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->union_off) < 0 ||
+         (n_b && H5Dread(d_b, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->union_bytes) < 0)))
+        s = rlae_fail(RLAE_ERR_INPUT, "%s: cannot read the union vocabulary", r->path);
+    if (s == RLAE_OK && n_off >= 1) {
+        int ok = r->union_off[0] == 0;
+        for (hsize_t i = 1; i < n_off && ok; i++)
+            ok = r->union_off[i] >= r->union_off[i - 1] && (hsize_t)r->union_off[i] <= n_b;
+        if (!ok)
+            s = rlae_fail(RLAE_ERR_INPUT, "%s: /union_offsets is not increasing within /union_bytes", r->path);
+        else
+            r->n_union = (int64_t)n_off - 1;
+    }
+    if (s_off >= 0)
+        H5Sclose(s_off);
+    if (s_b >= 0)
+        H5Sclose(s_b);
+    if (d_off >= 0)
+        H5Dclose(d_off);
+    if (d_b >= 0)
+        H5Dclose(d_b);
+    return s;
+}
+
+const uint8_t *rlae_runlog_reader_union_bytes(const rlae_runlog_reader *r, int64_t id, size_t *len)
+{
+    if (id < 0 || id >= r->n_union)
+        return NULL;
+    *len = (size_t)(r->union_off[id + 1] - r->union_off[id]);
+    return r->union_bytes + r->union_off[id];
+}
 
 void rlae_runlog_text_row_free(rlae_runlog_text_row *r)
 {
@@ -46,6 +100,8 @@ void rlae_runlog_reader_close(rlae_runlog_reader *r)
     }
     if (r->file >= 0)
         H5Fclose(r->file);
+    free(r->union_off);
+    free(r->union_bytes);
     for (int k = 0; k < RLAE_MAX_MEMBERS; k++) {
         free(r->names[k]);
         free(r->whash[k]);
@@ -302,6 +358,8 @@ rlae_status rlae_runlog_reader_open(const char *path, rlae_runlog_reader **out)
         s = read_meta(r);
     if (s == RLAE_OK)
         s = open_tables(r);
+    if (s == RLAE_OK)
+        s = read_union(r);
     if (s == RLAE_OK)
         s = rlae_runlog_reader_refresh(r, NULL);
     if (s != RLAE_OK) {

@@ -246,8 +246,9 @@ static rlae_status log_iteration(rlae_runlog *log, const rlae_config *cfg, const
 }
 
 /* The run log: created for a fresh run, reopened (and cut back to the checkpoint) on resume. */
-static rlae_status open_log(const rlae_config *cfg, int resume, int start, int n_members, rlae_runlog_meta_buf *mb,
-                            rlae_runlog **log, char **path_out)
+static rlae_status open_log(const rlae_config *cfg, int resume, int start, int n_members,
+                            const rlae_vocab_union *vocab, rlae_runlog_meta_buf *mb, rlae_runlog **log,
+                            char **path_out)
 {
     char *path = cfg->log.hdf5 && cfg->log.hdf5[0] ? rlae_strdup(cfg->log.hdf5)
                                                     : rlae_path_join(cfg->run.out_dir, "run.h5");
@@ -260,6 +261,7 @@ static rlae_status open_log(const rlae_config *cfg, int resume, int start, int n
             s = rlae_runlog_truncate_after(*log, start);
     } else {
         s = rlae_runlog_meta_from_config(cfg, 1, mb);
+        mb->meta.vocab = vocab; /* so readers can show the tokens as text */
         /* a run.h5 in a run directory without a checkpoint is from a run that never finished its first
          * iteration: replaced. A log.hdf5 named in the config is never overwritten. */
         int own = !(cfg->log.hdf5 && cfg->log.hdf5[0]);
@@ -371,7 +373,7 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
                          !(t.prompts = rlae_calloc((size_t)E, sizeof *t.prompts))))
         s = RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
-        s = open_log(cfg, opt->resume, start, K, &t.meta, &t.log, &t.log_path);
+        s = open_log(cfg, opt->resume, start, K, t.ens.vu, &t.meta, &t.log, &t.log_path);
     if (s == RLAE_OK && out) {
         fprintf(out, "train: %s, %d members, union %d, task %s (%zu train / %zu eval items), agent %s with %zu "
                 "parameters, %s iteration %d of %d\n", dir, K, rlae_vocab_union_size(t.ens.vu), t.train.task->name,

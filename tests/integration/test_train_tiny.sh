@@ -29,6 +29,14 @@ expect_match '^eval iter 2: synthetic/test accuracy [0-9.]+ \[' "$out" "evaluati
 expect_match '^eval iter 4: ' "$out" "evaluation at the end"
 [ -f "$tmp/a/checkpoint.bin" ] && [ -f "$tmp/a/config.yaml" ]; expect_match '^0$' "$?" "config.yaml and checkpoint.bin written"
 
+expect_exit 0 "inspect the run" -- "$RLAE_BIN" inspect "$tmp/a/run.h5"
+expect_match 'committed +through iteration 4 .*; 32 episodes' "$out" "the run log holds every iteration's episodes"
+expect_match 'synthetic/add +agent' "$out" "evaluation rows per skill are logged"
+expect_exit 0 "inspect an episode" -- "$RLAE_BIN" inspect "$tmp/a/run.h5" --episode 5
+expect_match 'tokens as \[text\]' "$out" "the log stores the union vocabulary: tokens read as text"
+expect_match 'span 0 +tokens 0\.\.3 +weights stories=[0-9.]+ baby=[0-9.]+ +logp [-0-9.]+ +value [-0-9.]+ +adv' "$out" \
+  "each span's weights, log-probability, value and advantage are logged"
+
 expect_exit 0 "eval the trained agent" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --method uniform --limit 4 \
   run.out_dir="$tmp/ev"
 expect_match 'agent:.*synthetic|synthetic' "$out" "rlae eval prints a table"
@@ -51,6 +59,12 @@ expect_match 'iter 2/4' "$(cat "$tmp/k.log")" "the run to kill got past iteratio
 expect_exit 0 "resume after kill -9" -- "$RLAE_BIN" train --resume "$tmp/k"
 expect_match 'resuming at iteration [2-4] of 4' "$out" "resume starts after the last checkpoint"
 cmp -s "$tmp/a/checkpoint.bin" "$tmp/k/checkpoint.bin"; expect_match '^0$' "$?" "killed + resumed == uninterrupted, bit for bit"
+expect_exit 0 "inspect the resumed run" -- "$RLAE_BIN" inspect "$tmp/k/run.h5"
+expect_match 'committed +through iteration 4 .*; 32 episodes' "$out" "the resumed log has no duplicates and no gaps"
+"$RLAE_BIN" inspect "$tmp/a/run.h5" --export csv updates > "$tmp/a.csv" 2>/dev/null
+"$RLAE_BIN" inspect "$tmp/k/run.h5" --export csv updates > "$tmp/k.csv" 2>/dev/null
+cut -d, -f1-10 "$tmp/a.csv" > "$tmp/a10.csv"; cut -d, -f1-10 "$tmp/k.csv" > "$tmp/k10.csv"
+cmp -s "$tmp/a10.csv" "$tmp/k10.csv"; expect_match '^0$' "$?" "the resumed run logged the same updates as the uninterrupted one"
 
 # SIGTERM: finish the iteration, checkpoint, exit 130
 "$RLAE_BIN" train "$C" run.out_dir="$tmp/t" train.iterations=200 > "$tmp/t.log" 2>&1 &
