@@ -3,7 +3,8 @@
 # Works as root or through sudo. The CUDA toolkit is not installed here: it is optional, and with
 # nvcc available the CUDA backend is built as well.
 #
-#   tools/install-deps.sh              build + tests (C libraries, compilers, MPI, h5dump)
+#   tools/install-deps.sh              build + tests (C libraries, compilers, MPI, h5dump, h5py and
+#                                      matplotlib for tools/plot.py)
 #   tools/install-deps.sh --fuzz       also clang and its libFuzzer runtime (tools/run-fuzz.sh)
 #   tools/install-deps.sh --python     also the Python packages of tools/ (plots, fixture scripts;
 #                                      the fixture scripts pip-install transformers/tokenizers
@@ -21,6 +22,7 @@ packages=(
   libomp-dev                  # OpenMP for clang builds (gcc ships libgomp)
   libbz2-dev                  # HellaSwag's compressed text
   libopenmpi-dev openmpi-bin  # multi-process runs
+  python3-h5py python3-matplotlib  # tools/plot.py, which the tests run headless
 )
 for arg in "$@"; do
   case "$arg" in
