@@ -12,6 +12,7 @@
 #include "envs/env.h"
 #include "run/ensemble_setup.h"
 #include "run/evaluate.h"
+#include "io/runlog.h"
 #include "run/agent_policy.h"
 #include "run/task_data.h"
 #include "run/trainer.h"
@@ -240,6 +241,46 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
     return s;
 }
 
+/* The same rows (and one per subject) into <run.out_dir>/eval.h5, an rlae run file with /eval
+ * only, so `rlae inspect` and tools/plot.py read evaluations like training runs. */
+static rlae_status log_results(const rlae_config *cfg, const rlae_eval_result *r, int n)
+{
+    char *path = rlae_path_join(cfg->run.out_dir, "eval.h5");
+    if (!path)
+        return RLAE_ERR_NOMEM;
+    rlae_runlog_meta_buf mb;
+    rlae_runlog *log = NULL;
+    rlae_status s = rlae_runlog_meta_from_config(cfg, 1, &mb);
+    if (s == RLAE_OK) {
+        s = rlae_runlog_create(path, &mb.meta, 1, &log);
+        rlae_runlog_meta_buf_free(&mb);
+    }
+    char name[RLAE_EVAL_MAX_GROUPS][96];
+    for (int i = 0; i < n && s == RLAE_OK; i++) {
+        rlae_runlog_eval rows[1 + RLAE_EVAL_MAX_GROUPS];
+        int nr = 0;
+        rows[nr++] = (rlae_runlog_eval){.iteration = 0, .task = r[i].task, .method = r[i].method,
+                                        .accuracy = r[i].accuracy, .ci_low = r[i].ci_low, .ci_high = r[i].ci_high,
+                                        .n = (int64_t)r[i].n};
+        for (int g = 0; g < r[i].n_groups; g++) {
+            snprintf(name[g], sizeof name[g], "%s/%s", r[i].task, r[i].groups[g].name);
+            rows[nr++] = (rlae_runlog_eval){.iteration = 0, .task = name[g], .method = r[i].method,
+                                            .accuracy = r[i].groups[g].accuracy, .ci_low = r[i].groups[g].ci_low,
+                                            .ci_high = r[i].groups[g].ci_high, .n = (int64_t)r[i].groups[g].n};
+        }
+        s = rlae_runlog_append_eval(log, nr, rows);
+    }
+    if (s == RLAE_OK)
+        s = rlae_runlog_flush(log, 0);
+    rlae_status c = rlae_runlog_close(log);
+    if (s == RLAE_OK)
+        s = c;
+    if (s == RLAE_OK)
+        fprintf(stderr, "rlae eval: wrote %s\n", path);
+    free(path);
+    return s;
+}
+
 static rlae_status run(eval_args *a, rlae_config *cfg)
 {
     RLAE_TRY(rlae_config_load(a->config, a->n_overrides, a->overrides, cfg));
@@ -317,6 +358,8 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
     rlae_task_data_free(&synth);
     if (s == RLAE_OK)
         s = report(cfg, a, tasks, nt, r);
+    if (s == RLAE_OK)
+        s = log_results(cfg, r, a->n_methods * nt);
     free(r);
     return s;
 }

@@ -24,12 +24,15 @@ expect_match '^uniform +[0-9.]+ \+- [0-9.]+ \(n=5\) +[0-9.]+ \+- [0-9.]+ \(n=5\)
   "a row per method: accuracy +- half-width (n) per task, then the average"
 expect_match '^single:stories ' "$out" "the second method has its row"
 expect_match 'wrote .*/out/eval.csv' "$err" "the CSV's path is reported"
+expect_match 'wrote .*/out/eval.h5' "$err" "the results also go to an HDF5 run file"
 csv=$(cat "$tmp/out/eval.csv" 2>/dev/null)
 expect_match '^task,method,split,scoring,n,accuracy,ci_low,ci_high,f1$' "$csv" "the CSV has a header"
 expect_match '^piqa,uniform,valid,loglik_norm,5,' "$csv" "a CSV row per method and task"
 expect_match '^synthetic,single:stories,test,generate,5,' "$csv" "generation rows say so"
 expect_match '^average,single:stories,,,10,' "$csv" "each method's average"
 expect_match 'prompts were cut from the left' "$err" "cut prompts are counted"
+expect_exit 0 "inspect eval.h5" -- "$RLAE_BIN" inspect "$tmp/out/eval.h5"
+expect_match 'piqa +uniform +[0-9.]+ +\[' "$out" "rlae inspect reads the evaluation rows"
 
 # per subject: the synthetic skills as configured (task.synthetic), counts adding up to the items
 expect_exit 0 "by subject" -- "$RLAE_BIN" eval "$C" --method uniform --tasks synthetic --limit 12 --by-subject \
