@@ -51,5 +51,7 @@ char *rlae_path_dirname(const char *path);
 
 int rlae_path_exists(const char *path);
 int rlae_path_is_dir(const char *path);
+/* A regular file (after following links). */
+int rlae_path_is_file(const char *path);
 
 #endif

@@ -12,21 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 rlae_status rlae_member_find_tokenizer(const char *checkpoint, char *out, size_t cap)
 {
-    if (is_dir(checkpoint)) {
+    if (rlae_path_is_dir(checkpoint)) {
         snprintf(out, cap, "%s", checkpoint);
         return RLAE_OK;
     }
@@ -83,14 +71,14 @@ static rlae_status resolve_chat(rlae_member *m, const rlae_member_config *cfg)
     }
     if (rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C)
         return RLAE_OK;
-    const char *base = is_dir(m->tokenizer_path) ? m->tokenizer_path : NULL;
+    const char *base = rlae_path_is_dir(m->tokenizer_path) ? m->tokenizer_path : NULL;
     char *dir = base ? NULL : rlae_path_dirname(m->tokenizer_path);
     char *tc = rlae_path_join(base ? base : dir, "tokenizer_config.json");
     free(dir);
     if (!tc)
         return RLAE_ERR_NOMEM;
     rlae_status s = RLAE_OK;
-    if (is_file(tc)) {
+    if (rlae_path_is_file(tc)) {
         s = rlae_chat_template_from_tokenizer_config(tc, &m->chat);
         m->use_chat = s == RLAE_OK;
     }

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "io/runlog_internal.h"
 #include "ensemble/member.h"
+#include "core/fs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -335,18 +336,6 @@ int runlog_attr_strings(hid_t obj, const char *name, int n, char **out)
 }
 
 /* ---- /meta from a config ----------------------------------------------------------------------- */
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 rlae_status rlae_runlog_meta_from_config(const rlae_config *cfg, int hash, rlae_runlog_meta_buf *out)
 {
     memset(out, 0, sizeof *out);
@@ -375,20 +364,20 @@ rlae_status rlae_runlog_meta_from_config(const rlae_config *cfg, int hash, rlae_
         }
         out->weight_hex[k][0] = out->tok_hex[k][0] = '\0';
         if (hash && m->path && m->path[0]) {
-            if (is_dir(m->path))
+            if (rlae_path_is_dir(m->path))
                 s = rlae_sha256_path_hex(m->path, weight_suffixes, 2, out->weight_hex[k]);
-            else if (is_file(m->path))
+            else if (rlae_path_is_file(m->path))
                 s = rlae_sha256_file_hex(m->path, out->weight_hex[k]);
             if (s != RLAE_OK)
                 break;
             char tok[4096] = "";
             if (m->tokenizer && m->tokenizer[0])
                 snprintf(tok, sizeof tok, "%s", m->tokenizer);
-            else if (is_dir(m->path))
+            else if (rlae_path_is_dir(m->path))
                 snprintf(tok, sizeof tok, "%s/tokenizer.json", m->path);
             else if (rlae_member_find_tokenizer(m->path, tok, sizeof tok) != RLAE_OK)
                 tok[0] = '\0'; /* the same tokenizer the member loads; none found: unknown */
-            if (is_file(tok))
+            if (rlae_path_is_file(tok))
                 s = rlae_sha256_file_hex(tok, out->tok_hex[k]);
         }
         out->names_c[k] = out->names[k];
