@@ -481,12 +481,13 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
                 fflush(out);
             }
         }
-        /* the log commits the iteration before the checkpoint records it, so a resume never finds a
-         * checkpoint ahead of the log */
-        if (s == RLAE_OK)
-            s = rlae_runlog_flush(t.log, it + 1);
+        /* the log commits every log.flush_every iterations, and always right before a checkpoint, so
+         * a resume never finds a checkpoint ahead of the log */
         int ce = cfg->train.checkpoint_every;
-        if (s == RLAE_OK && (final || stop || (ce > 0 && (it + 1) % ce == 0)))
+        int ckpt = final || stop || (ce > 0 && (it + 1) % ce == 0);
+        if (s == RLAE_OK && (ckpt || (it + 1) % cfg->log.flush_every == 0))
+            s = rlae_runlog_flush(t.log, it + 1);
+        if (s == RLAE_OK && ckpt)
             s = write_checkpoint(t.ckpt, t.agent, it + 1);
         if (s == RLAE_OK && stop && !final) {
             if (out)
