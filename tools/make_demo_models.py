@@ -311,6 +311,8 @@ def hf_greedy(model, tok, tcfg, prompt, max_new=32):
         if nxt == eos:
             break
         out.append(nxt)
+    if tok.decoder is None:  # chars: no decoder; tokens are the characters themselves
+        return "".join(tok.id_to_token(i) for i in out)
     return tok.decode(out, skip_special_tokens=False)
 
 
@@ -358,7 +360,7 @@ def main():
     ap.add_argument("--out", default="experiments/demo/models")
     ap.add_argument("--only", choices=["chars", "bpe"])
     ap.add_argument("--steps", type=int, default=0, help="training steps (default: per member)")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=0, help="batch size (default: per member)")
     ap.add_argument("--rlae", help="path of the rlae binary: check tokenization and generation with it")
     ap.add_argument("--check-only", action="store_true")
     args = ap.parse_args()
@@ -369,7 +371,7 @@ def main():
     if not args.check_only:
         for name in names:
             steps = args.steps or DEFAULT_STEPS[name]
-            info = train_member(name, os.path.join(args.out, name), steps, args.batch, log)
+            info = train_member(name, os.path.join(args.out, name), steps, args.batch or DEFAULT_BATCH[name], log)
             info.update(torch=torch.__version__, transformers=transformers.__version__,
                         tokenizers=tokenizers.__version__, command=" ".join(sys.argv))
             log("%s: %s" % (name, json.dumps(info)))
@@ -380,7 +382,8 @@ def main():
         check_with_rlae(args.rlae, args.out, names, log)
 
 
-DEFAULT_STEPS = {"chars": 450, "bpe": 450}
+DEFAULT_STEPS = {"chars": 1400, "bpe": 1200}
+DEFAULT_BATCH = {"chars": 32, "bpe": 64}
 
 if __name__ == "__main__":
     main()
