@@ -237,10 +237,11 @@ static rlae_status run(const gen_args *a, gen_state *g)
     uint64_t seed = a->seed_given ? a->seed : (uint64_t)time(NULL);
 
     size_t text_len = 0, text_cap = 0;
-    /* echo the prompt as run.c does: every token after the first, decoded after its predecessor */
-    for (size_t i = 1; i < n_prompt; i++) {
+    /* echo the prompt as run.c does: every token after BOS, decoded after its predecessor (a
+     * tokenizer that adds no BOS has its first token echoed too) */
+    for (size_t i = g->prompt_ids[0] == bos ? 1 : 0; i < n_prompt; i++) {
         size_t n;
-        const uint8_t *p = rlae_tokenizer_decode_piece(g->tok, g->prompt_ids[i - 1], g->prompt_ids[i], &n);
+        const uint8_t *p = rlae_tokenizer_decode_piece(g->tok, i ? g->prompt_ids[i - 1] : -1, g->prompt_ids[i], &n);
         emit(p, n, a->stream, &g->text, &text_len, &text_cap);
     }
 

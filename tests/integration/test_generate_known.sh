@@ -72,4 +72,12 @@ expect_exit 2 "a missing checkpoint is bad input" -- "$RLAE_BIN" generate --mode
 cp "$M/stories260K/stories260K.bin" "$tmp/m.bin"
 expect_exit 2 "no tokenizer beside the checkpoint is bad input" -- "$RLAE_BIN" generate --model "$tmp/m.bin"
 expect_match 'tokenizer' "$err" "the error names the missing tokenizer"
+
+# A tokenizer without BOS (the demo's byte-level bpe member, an HF directory): the whole prompt is echoed.
+D="${RLAE_SOURCE_DIR:-$(dirname "$0")/../..}/experiments/demo/models/bpe"
+if [ -f "$D/model.safetensors" ]; then
+  gen --model "$D" --prompt "Question: Reverse the string: abc" --max-tokens 0 --temperature 0
+  expect_bytes "$tmp/out" "Question: Reverse the string: abc
+" "a prompt without BOS is echoed from its first token"
+fi
 finish
