@@ -126,7 +126,7 @@ rlae_status rlae_policy_from_config(rlae_weight_policy *p, rlae_fixed_weights *c
         return rlae_policy_gated(p, ctx, K, k, (float)e->gate_threshold);
     default:
         return rlae_fail(RLAE_ERR_INPUT, "ensemble.policy is agent: the agent's weights come from a trained "
-                         "checkpoint (rlae train); pick a baseline (single|uniform|score|topk|gated) to generate "
-                         "without one, e.g. ensemble.policy=uniform");
+                         "run (rlae train; then rlae generate --agent RUN_DIR, rlae eval --method agent:RUN_DIR); "
+                         "or pick a baseline (single|uniform|score|topk|gated), e.g. ensemble.policy=uniform");
     }
 }

@@ -7,7 +7,9 @@
 
 #include "algorithms/baselines.h"
 #include "config/config.h"
+#include "run/agent_policy.h"
 #include "run/ensemble_setup.h"
+#include "run/trainer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ typedef struct {
     char *overrides[MAX_OVERRIDES];
     int n_overrides;
     int show_weights;
+    const char *agent; /* --agent RUN_DIR: a trained agent decides the weights */
 } ens_args;
 
 static int parse(int argc, char **argv, ens_args *a)
@@ -32,6 +35,10 @@ static int parse(int argc, char **argv, ens_args *a)
         const char *o = argv[i];
         if (strcmp(o, "--show-weights") == 0) {
             a->show_weights = 1;
+        } else if (strcmp(o, "--agent") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("generate", "--agent needs a run directory (the run.out_dir of rlae train)");
+            a->agent = argv[++i];
         } else if (strcmp(o, "--prompt") == 0 || strcmp(o, "--system") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error("generate", "option %s needs a value", o);
@@ -43,7 +50,7 @@ static int parse(int argc, char **argv, ens_args *a)
                 a->prompts[a->n_prompts++] = argv[++i];
         } else if (o[0] == '-') {
             return cli_usage_error("generate", "unknown option '%s' for ensemble generation (options: --prompt "
-                                   "TEXT, --system TEXT, --show-weights; settings are key=value overrides such "
+                                   "TEXT, --system TEXT, --show-weights, --agent RUN_DIR; settings are key=value overrides such "
                                    "as ensemble.policy=uniform)", o);
         } else if (!a->config) {
             a->config = o;
@@ -116,7 +123,8 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
     int K = cfg->n_members, B = a->n_prompts;
     rlae_weight_policy pol;
     rlae_fixed_weights pctx;
-    RLAE_TRY(rlae_policy_from_config(&pol, &pctx, cfg));
+    if (!a->agent)
+        RLAE_TRY(rlae_policy_from_config(&pol, &pctx, cfg));
 
     rlae_ensemble ens;
     RLAE_TRY(rlae_ensemble_open(&ens, cfg, B));
@@ -124,6 +132,18 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
     rlae_episode *ep = rlae_calloc((size_t)B, sizeof *ep);
     rlae_rollout_request *req = rlae_calloc((size_t)B, sizeof *req);
     rlae_status s = ep && req ? RLAE_OK : RLAE_ERR_NOMEM;
+    /* a trained agent, with deterministic weights (the Dirichlet mean / the Normal means) */
+    rlae_agent *agent = NULL;
+    rlae_agent_policy apol;
+    memset(&apol, 0, sizeof apol);
+    if (s == RLAE_OK && a->agent) {
+        s = rlae_train_load_agent(a->agent, cfg, &ens, &agent);
+        if (s == RLAE_OK)
+            s = rlae_agent_policy_init(&apol, agent, K, B,
+                                       (cfg->ensemble.max_new_tokens + cfg->ensemble.span - 1) / cfg->ensemble.span, 1);
+        if (s == RLAE_OK)
+            pol = apol.base;
+    }
     for (int b = 0; b < B && s == RLAE_OK; b++)
         req[b] = (rlae_rollout_request){.system = a->system, .user = a->prompts[b], .episode = (uint32_t)b};
     if (s == RLAE_OK)
@@ -156,6 +176,9 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
         rlae_episode_free(&ep[b]);
     free(ep);
     free(req);
+    if (agent)
+        rlae_agent_policy_free(&apol);
+    rlae_agent_free(agent);
     rlae_ensemble_close(&ens);
     return s;
 }

@@ -59,7 +59,8 @@ static const cli_command commands[] = {
     {"generate", "generate text with one model or an ensemble",
      "usage: rlae generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N]\n"
      "                     [--temperature T] [--top-p P] [--top-k K] [--seed S] [--no-stream]\n"
-     "       rlae generate CONFIG [--prompt TEXT]... [--system TEXT] [--show-weights] [key=value ...]\n"
+     "       rlae generate CONFIG [--prompt TEXT]... [--system TEXT] [--show-weights] [--agent RUN_DIR]\n"
+     "                     [key=value ...]\n"
      "\n"
      "One model (--model): streams generated text to stdout (the prompt is echoed first, as llama2.c\n"
      "does). PATH is a Hugging Face model directory (config.json, *.safetensors or a sharded index,\n"
@@ -86,6 +87,8 @@ static const cli_command commands[] = {
      "  --system TEXT    a system message for members with a chat template\n"
      "  --show-weights   after each answer, the weights of every span and each token as [text]k,\n"
      "                   k = the member that gave the chosen token the highest probability\n"
+     "  --agent RUN_DIR  the weights come from the agent trained in RUN_DIR (rlae train), with\n"
+     "                   deterministic weights, instead of ensemble.policy\n"
      "\n"
      "The union size goes to the log; the members' forward time and the ensemble step's overhead\n"
      "(mix, bridge and stops, policy) go to stderr.\n",

@@ -37,6 +37,10 @@ expect_match 'tokens as \[text\]' "$out" "the log stores the union vocabulary: t
 expect_match 'span 0 +tokens 0\.\.3 +weights stories=[0-9.]+ baby=[0-9.]+ +logp [-0-9.]+ +value [-0-9.]+ +adv' "$out" \
   "each span's weights, log-probability, value and advantage are logged"
 
+expect_exit 0 "generate with the trained agent" -- "$RLAE_BIN" generate "$C" --agent "$tmp/a" --prompt "What is 2 + 3?" \
+  --show-weights
+expect_match '^span 0 \(tokens 0-3\): stories=[0-9.]+ baby=[0-9.]+$' "$out" "rlae generate --agent shows the agent's weights"
+
 expect_exit 0 "eval the trained agent" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --method uniform --limit 4 \
   run.out_dir="$tmp/ev"
 expect_match 'agent:.*synthetic|synthetic' "$out" "rlae eval prints a table"
