@@ -184,8 +184,8 @@ static rlae_status layer_forward(rlae_model *m, rlae_kv_cache *cache, int l, int
 }
 
 static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
-                                const int *n_new, const int32_t *tokens, float *logits_all, float *logits_out,
-                                float *hidden_out)
+                                const int *n_new, const int32_t *tokens, float *logits_all, float *hidden_all,
+                                float *logits_out, float *hidden_out)
 {
     const rlae_model_config *c = &m->w->cfg;
     int64_t total = 0;
@@ -224,12 +224,16 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
         for (int l = 0; l < c->n_layers; l++)
             RLAE_TRY(layer_forward(m, cache, l, R));
 
-        if (logits_all) {
-            rlae_tensor xb = head_rows(&m->xb, R);
-            shape_v[0] = R;
-            rlae_tensor lg = rlae_tensor_view(logits_all + t0 * c->vocab_size, RLAE_F32, m->device, 2, shape_v);
+        if (logits_all || hidden_all) {
+            int64_t shape_h[2] = {R, c->dim};
+            rlae_tensor xb = hidden_all ? rlae_tensor_view(hidden_all + t0 * c->dim, RLAE_F32, m->device, 2, shape_h)
+                                        : head_rows(&m->xb, R);
             RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &m->w->final_norm, c->norm_eps));
-            RLAE_TRY(rlae_op_matmul(&lg, &xb, &m->w->lm_head, NULL));
+            if (logits_all) {
+                shape_v[0] = R;
+                rlae_tensor lg = rlae_tensor_view(logits_all + t0 * c->vocab_size, RLAE_F32, m->device, 2, shape_v);
+                RLAE_TRY(rlae_op_matmul(&lg, &xb, &m->w->lm_head, NULL));
+            }
         }
         if (need_last && n_last > 0) {
             /* Sequences end in order, so this chunk's last rows belong to consecutive sequences
@@ -263,12 +267,18 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
 rlae_status rlae_forward(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
                          const int *n_new_tokens, const int32_t *tokens, float *logits_out, float *hidden_out)
 {
-    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, NULL, logits_out, hidden_out);
+    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, NULL, NULL, logits_out, hidden_out);
 }
 
 rlae_status rlae_forward_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
                              const int *n_new_tokens, const int32_t *tokens, float *logits_all, float *logits_out,
                              float *hidden_out)
 {
-    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, logits_all, logits_out, hidden_out);
+    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, logits_all, NULL, logits_out, hidden_out);
+}
+
+rlae_status rlae_forward_hidden_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                                    const int *n_new_tokens, const int32_t *tokens, float *hidden_all)
+{
+    return forward_impl(m, cache, n_seqs, seq_ids, n_new_tokens, tokens, NULL, hidden_all, NULL, NULL);
 }

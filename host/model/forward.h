@@ -16,6 +16,8 @@
  *                                last_hidden_state); the agent's features use it;
  *   logits_all  [sum n_new, vocab] (rlae_forward_all) logits after every new token, rows in the
  *                                same order as `tokens`; for log-likelihood scoring.
+ *   hidden_all  [sum n_new, dim] (rlae_forward_hidden_all) the post-norm hidden state after every
+ *                                new token, same row order; an encoder member pools it.
  * Any output may be NULL; with all NULL the call only extends the caches (cheapest prefill). */
 #ifndef RLAE_MODEL_FORWARD_H
 #define RLAE_MODEL_FORWARD_H
@@ -59,5 +61,10 @@ rlae_status rlae_forward(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const 
 rlae_status rlae_forward_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
                              const int *n_new_tokens, const int32_t *tokens, float *logits_all, float *logits_out,
                              float *hidden_out);
+
+/* Extends the caches like rlae_forward and writes the post-norm hidden state of every new token to
+ * hidden_all [sum n_new, dim] (no logits: the LM head is skipped). */
+rlae_status rlae_forward_hidden_all(rlae_model *m, rlae_kv_cache *cache, int n_seqs, const int *seq_ids,
+                                    const int *n_new_tokens, const int32_t *tokens, float *hidden_all);
 
 #endif
