@@ -17,6 +17,8 @@ WEAK int cmd_eval(int argc, char **argv);
 WEAK int cmd_inspect(int argc, char **argv);
 WEAK int cmd_train(int argc, char **argv);
 WEAK int cmd_data(int argc, char **argv);
+WEAK int cmd_sweep(int argc, char **argv);
+WEAK int cmd_table(int argc, char **argv);
 
 static const cli_command commands[] = {
     {"train", "train an RLAE agent (PPO or MAPPO) from a config",
@@ -94,16 +96,33 @@ static const cli_command commands[] = {
      "(mix, bridge and stops, policy) go to stderr.\n",
      NULL},
     {"sweep", "run the pending runs of an experiment",
-     "usage: rlae sweep EXPERIMENT [--jobs N] [--gpus LIST] [--dry-run]\n"
+     "usage: rlae sweep EXPERIMENT [--jobs N] [--gpus LIST] [--max-runs N] [--out DIR] [--dry-run]\n"
      "\n"
-     "Expands EXPERIMENT (a base config, a grid of overrides and seeds) into runs with stable ids,\n"
-     "runs those not yet done, resumes interrupted ones and reports failures at the end.\n",
+     "Expands EXPERIMENT (experiments/*.yaml: a models file, tasks, methods, seeds, overrides and a\n"
+     "grid; docs/experiments.md) into runs, each with a stable id from its resolved config and its\n"
+     "own directory <out_dir>/runs/<id> (run.yaml, log.txt, the run's HDF5 file, done.json). Runs\n"
+     "what is not done as child processes (rlae train / rlae eval), skips what is done, resumes\n"
+     "interrupted training from its checkpoint, keeps going when a run fails and lists the\n"
+     "failures at the end. Ctrl-C stops starting runs and lets the running ones checkpoint; the\n"
+     "same command later finishes the rest. Exit 0 all done, 1 some failed, 2 bad experiment.\n"
+     "\n"
+     "  --jobs N        N runs at once (default 1)\n"
+     "  --gpus LIST     one run per GPU, e.g. --gpus 0,1 (CUDA_VISIBLE_DEVICES per run)\n"
+     "  --max-runs N    start at most N runs, then stop (the rest stay pending)\n"
+     "  --out DIR       runs go under DIR instead of the experiment's out_dir\n"
+     "  --dry-run       print the plan: id, status (done/partial/pending/invalid), command\n",
      NULL},
     {"table", "print the paper-style tables of an experiment",
-     "usage: rlae table EXPERIMENT [--format md|csv|tex]\n"
+     "usage: rlae table EXPERIMENT [--format md|csv|tex] [--metric accuracy|latency] [--by KEY] [--out DIR]\n"
      "\n"
-     "Rows are methods, columns tasks plus average; cells are mean +- std over seeds; missing runs\n"
-     "are marked.\n",
+     "Rows are methods, columns tasks plus average; cells are mean +- std over seeds read from each\n"
+     "run's eval.h5; the best of each column is bold (md, tex) or starred (csv); runs that are not\n"
+     "done show as \"missing (k/n seeds)\".\n"
+     "\n"
+     "  --format F      md (default), csv or tex\n"
+     "  --metric M      accuracy (default) or latency (ms per item and items/s of each rlae eval run)\n"
+     "  --by KEY        columns are the values of grid key KEY (e.g. span), averaged over tasks\n"
+     "  --out DIR       read the runs under DIR (as given to rlae sweep --out)\n",
      NULL},
     {"inspect", "summarise an HDF5 run log, or show one episode",
      "usage: rlae inspect RUN.h5 [--episode N [--color=auto|always|never]] [--export csv TABLE] [--follow]\n"
@@ -168,6 +187,8 @@ static int (*handler_for(const char *name))(int, char **)
     if (strcmp(name, "eval") == 0) return cmd_eval;
     if (strcmp(name, "inspect") == 0) return cmd_inspect;
     if (strcmp(name, "train") == 0) return cmd_train;
+    if (strcmp(name, "sweep") == 0) return cmd_sweep;
+    if (strcmp(name, "table") == 0) return cmd_table;
     return NULL;
 }
 
