@@ -1,10 +1,12 @@
-/* `rlae bench mix`: times the fused ensemble step (ensemble/mix_select.h) on random logits and
+/* `rlae bench`: dispatch to the benchmarks, the bandwidth references they compare to, and
+ * `rlae bench mix`, which times the fused ensemble step (ensemble/mix_select.h) on random logits and
  * random many-to-one maps, one table row per (members, union size, batch): ms/step, tokens/s, the
  * bytes a step moves under a stated model, the achieved GB/s, and the bandwidth it compares to (the
- * CPU's measured streaming read bandwidth; for CUDA, unknown: the device query does not report it).
+ * CPU's measured streaming read bandwidth; on CUDA a measured device-to-device copy).
  * Without sizes it sweeps K in {2,3,4} x U in {32000, 128000, 200000} x B in {1, 8, 64}.
- * `rlae bench model|ensemble` belong to engines not built yet: they answer exit 2. */
+ * `rlae bench model` lives in cmd_bench_model.c, `rlae bench ensemble` in cmd_bench_ensemble.c. */
 #include "cli.h"
+#include "bench.h"
 
 #include "core/device.h"
 #include "core/rng.h"
@@ -18,9 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
-static double now_s(void)
+double bench_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -39,7 +42,7 @@ static double cpu_stream_gbs(void)
     double best = 0.0;
     volatile float sink = 0.0f;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 #pragma omp parallel for reduction(+ : s0, s1, s2, s3)
         for (size_t i = 0; i < n; i += 4) {
@@ -48,7 +51,7 @@ static double cpu_stream_gbs(void)
             s2 += x[i + 2];
             s3 += x[i + 3];
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         sink = s0 + s1 + s2 + s3;
         double gbs = (double)n * sizeof *x / dt / 1e9;
         if (gbs > best)
@@ -57,6 +60,77 @@ static double cpu_stream_gbs(void)
     (void)sink;
     free(x);
     return best;
+}
+
+#ifdef RLAE_HAVE_CUDA
+/* Device-to-device copy bandwidth: (read + write) bytes per second over a buffer of up to 1 GiB
+ * (a quarter of the free memory at most), best of 5 after one warm-up copy. */
+static rlae_status cuda_copy_gbs(double *gbs, size_t *bytes_out)
+{
+    size_t bytes = (size_t)1 << 30, free_b = bench_device_free_bytes(RLAE_DEV_CUDA);
+    if (free_b / 4 < bytes)
+        bytes = free_b / 4 & ~(size_t)4095;
+    void *a = NULL, *b = NULL;
+    rlae_status s = rlae_cuda_malloc(&a, bytes);
+    if (s == RLAE_OK)
+        s = rlae_cuda_malloc(&b, bytes);
+    if (s == RLAE_OK)
+        s = rlae_cuda_memset(a, 1, bytes, NULL);
+    if (s == RLAE_OK)
+        s = rlae_cuda_memcpy_d2d(b, a, bytes, NULL);
+    if (s == RLAE_OK)
+        s = rlae_cuda_device_sync();
+    double best = 0.0;
+    for (int rep = 0; rep < 5 && s == RLAE_OK; rep++) {
+        double t0 = bench_now_s();
+        s = rlae_cuda_memcpy_d2d(b, a, bytes, NULL);
+        if (s == RLAE_OK)
+            s = rlae_cuda_device_sync();
+        double g = 2.0 * (double)bytes / (bench_now_s() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    rlae_cuda_free(a);
+    rlae_cuda_free(b);
+    *gbs = best;
+    *bytes_out = bytes;
+    return s;
+}
+#endif
+
+size_t bench_device_free_bytes(rlae_device dev)
+{
+#ifdef RLAE_HAVE_CUDA
+    int d = 0;
+    rlae_cuda_device_info info;
+    if (dev == RLAE_DEV_CUDA && rlae_cuda_get_device(&d) == RLAE_OK && rlae_cuda_device_query(d, &info) == RLAE_OK)
+        return info.free_bytes;
+#endif
+    (void)dev;
+    return 0;
+}
+
+double bench_max_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss * 1024.0 : 0.0;
+}
+
+rlae_status bench_reference_gbs(rlae_device dev, double *gbs, char *how, size_t n)
+{
+    if (dev == RLAE_DEV_CPU) {
+        *gbs = cpu_stream_gbs();
+        snprintf(how, n, "CPU stream read bandwidth %.1f GB/s (sum over 256 MiB, best of 3)", *gbs);
+        return RLAE_OK;
+    }
+#ifdef RLAE_HAVE_CUDA
+    size_t bytes = 0;
+    RLAE_TRY(cuda_copy_gbs(gbs, &bytes));
+    snprintf(how, n, "device copy bandwidth %.1f GB/s (cudaMemcpy device to device of %.0f MiB, read + write "
+             "bytes per second, best of 5)", *gbs, (double)bytes / 1048576.0);
+    return RLAE_OK;
+#else
+    return rlae_fail(RLAE_ERR_UNSUPPORTED, "bench: no CUDA backend in this build");
+#endif
 }
 
 typedef struct {
@@ -178,7 +252,7 @@ static rlae_status make_data(const bench_cfg *c, bench_data *d, double *bytes_st
     return s;
 }
 
-static rlae_status sync_dev(rlae_device dev)
+rlae_status bench_sync(rlae_device dev)
 {
 #ifdef RLAE_HAVE_CUDA
     if (dev == RLAE_DEV_CUDA)
@@ -221,13 +295,13 @@ static rlae_status bench_one(const bench_cfg *c)
         }
         s = rlae_mix_select(&in, &p, ws, &out); /* warm-up */
         if (s == RLAE_OK)
-            s = sync_dev(c->dev);
-        double t0 = now_s();
+            s = bench_sync(c->dev);
+        double t0 = bench_now_s();
         for (int i = 0; i < c->iters && s == RLAE_OK; i++)
             s = rlae_mix_select(&in, &p, ws, &out);
         if (s == RLAE_OK)
-            s = sync_dev(c->dev);
-        double dt = (now_s() - t0) / c->iters;
+            s = bench_sync(c->dev);
+        double dt = (bench_now_s() - t0) / c->iters;
         if (s == RLAE_OK)
             printf("%7d %7d %6d %6s %10.3f %12.0f %10.2f %8.2f\n", c->k, c->u, c->b, rlae_device_name(c->dev),
                    dt * 1e3, c->b / dt, bytes / 1e6, bytes / dt / 1e9);
@@ -237,7 +311,7 @@ static rlae_status bench_one(const bench_cfg *c)
     return s;
 }
 
-static int parse_int(const char *flag, const char *val, int lo, int hi, int *out)
+int bench_parse_int(const char *flag, const char *val, int lo, int hi, int *out)
 {
     char *end;
     long x = strtol(val, &end, 10);
@@ -266,7 +340,7 @@ static int bench_mix(int argc, char **argv)
                 devname = val;
             else {
                 int lo = 1, hi = slot == &k ? RLAE_MIX_MAX_MEMBERS : slot == &u ? 1 << 24 : 1 << 16;
-                if (parse_int(a, val, lo, hi, slot))
+                if (bench_parse_int(a, val, lo, hi, slot))
                     return 2;
             }
         } else if (strcmp(a, "--sample") == 0)
@@ -284,8 +358,13 @@ static int bench_mix(int argc, char **argv)
 
     if (dev == RLAE_DEV_CPU)
         printf("CPU stream bandwidth: %.1f GB/s (sum over 256 MiB, best of 3)\n", cpu_stream_gbs());
-    else
-        printf("device memory bandwidth: unknown (the device query does not report it)\n");
+    else {
+        double gbs;
+        char how[256];
+        if ((s = bench_reference_gbs(dev, &gbs, how, sizeof how)) != RLAE_OK)
+            return cli_report("bench", s);
+        printf("%s\n", how);
+    }
     printf("bytes/step model: each member's logits read twice (4 B x 2 per entry), its map read once, the\n"
            "mixture q over the union written and read once (4 B x 2 per entry and sequence)\n");
     printf("%7s %7s %6s %6s %10s %12s %10s %8s\n", "members", "union", "batch", "device", "ms/step", "tokens/s",
@@ -317,9 +396,9 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "which benchmark: model, ensemble or mix");
     if (strcmp(argv[1], "mix") == 0)
         return bench_mix(argc, argv);
-    if (strcmp(argv[1], "model") == 0 || strcmp(argv[1], "ensemble") == 0) {
-        fprintf(stderr, "rlae bench %s: not available yet (the engine it measures is not built)\n", argv[1]);
-        return 2;
-    }
+    if (strcmp(argv[1], "model") == 0)
+        return bench_model(argc, argv);
+    if (strcmp(argv[1], "ensemble") == 0)
+        return bench_ensemble(argc, argv);
     return cli_usage_error("bench", "unknown benchmark '%s' (model, ensemble or mix)", argv[1]);
 }

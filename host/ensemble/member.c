@@ -86,45 +86,28 @@ static rlae_status resolve_chat(rlae_member *m, const rlae_member_config *cfg)
     return s;
 }
 
-rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity)
+rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_model_weights *w,
+                                     const char *tokenizer_path, int max_batch, int capacity)
 {
-    static const char *formats[] = {[RLAE_FORMAT_AUTO] = "auto", [RLAE_FORMAT_HF] = "hf",
-                                    [RLAE_FORMAT_LLAMA2C] = "llama2c"};
     memset(m, 0, sizeof *m);
-    rlae_status s;
-    m->name = rlae_strdup(cfg->name);
-    m->path = rlae_strdup(cfg->path);
-    if (!m->name || !m->path) {
-        s = RLAE_ERR_NOMEM;
+    m->w = *w;
+    memset(w, 0, sizeof *w);
+    rlae_status s = RLAE_ERR_NOMEM;
+    if (!(m->name = rlae_strdup(name)) || !(m->path = rlae_strdup(m->w.source)) ||
+        !(m->tokenizer_path = rlae_strdup(tokenizer_path)))
         goto fail;
-    }
-    if ((s = rlae_model_load(cfg->path, formats[cfg->format], &m->w)) != RLAE_OK) {
-        s = rlae_wrap(s, "member '%s': ", cfg->name);
-        goto fail;
-    }
-    char tok_path[4096];
-    if (cfg->tokenizer && cfg->tokenizer[0])
-        snprintf(tok_path, sizeof tok_path, "%s", cfg->tokenizer);
-    else if ((s = rlae_member_find_tokenizer(cfg->path, tok_path, sizeof tok_path)) != RLAE_OK)
-        goto fail;
-    if (!(m->tokenizer_path = rlae_strdup(tok_path))) {
-        s = RLAE_ERR_NOMEM;
-        goto fail;
-    }
-    if ((s = rlae_tokenizer_load(tok_path, &m->tok)) != RLAE_OK) {
-        s = rlae_wrap(s, "member '%s': ", cfg->name);
+    if ((s = rlae_tokenizer_load(tokenizer_path, &m->tok)) != RLAE_OK) {
+        s = rlae_wrap(s, "member '%s': ", name);
         goto fail;
     }
     const rlae_model_config *c = &m->w.cfg;
     int tv = rlae_tokenizer_vocab_size(m->tok);
     if (tv > c->vocab_size) {
         s = rlae_fail(RLAE_ERR_INPUT, "member '%s': tokenizer %s has %d tokens but model %s only %d logits; they do "
-                      "not belong together (set members[].tokenizer)", cfg->name, tok_path, tv, cfg->path,
+                      "not belong together (set members[].tokenizer)", name, tokenizer_path, tv, m->path,
                       c->vocab_size);
         goto fail;
     }
-    if ((s = resolve_chat(m, cfg)) != RLAE_OK)
-        goto fail;
     m->add_bos = rlae_tokenizer_default_add_bos(m->tok);
     m->bos_id = rlae_tokenizer_bos_id(m->tok) >= 0 ? rlae_tokenizer_bos_id(m->tok) : c->bos_id;
     m->eos_id = rlae_tokenizer_eos_id(m->tok) >= 0 ? rlae_tokenizer_eos_id(m->tok) : c->eos_id;
@@ -137,6 +120,29 @@ rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int 
     return RLAE_OK;
 fail:
     rlae_member_free(m);
+    return s;
+}
+
+rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity)
+{
+    static const char *formats[] = {[RLAE_FORMAT_AUTO] = "auto", [RLAE_FORMAT_HF] = "hf",
+                                    [RLAE_FORMAT_LLAMA2C] = "llama2c"};
+    memset(m, 0, sizeof *m);
+    rlae_model_weights w;
+    rlae_status s = rlae_model_load(cfg->path, formats[cfg->format], &w);
+    if (s != RLAE_OK)
+        return rlae_wrap(s, "member '%s': ", cfg->name);
+    char tok_path[4096];
+    if (cfg->tokenizer && cfg->tokenizer[0])
+        snprintf(tok_path, sizeof tok_path, "%s", cfg->tokenizer);
+    else if ((s = rlae_member_find_tokenizer(cfg->path, tok_path, sizeof tok_path)) != RLAE_OK) {
+        rlae_model_weights_free(&w);
+        return s;
+    }
+    if ((s = rlae_member_from_weights(m, cfg->name, &w, tok_path, max_batch, capacity)) != RLAE_OK)
+        return s;
+    if ((s = resolve_chat(m, cfg)) != RLAE_OK)
+        rlae_member_free(m);
     return s;
 }
 

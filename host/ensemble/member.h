@@ -41,6 +41,12 @@ rlae_status rlae_member_find_tokenizer(const char *checkpoint, char *out, size_t
 /* Loads member `cfg` (paths relative to the working directory) to run batches of up to max_batch
  * sequences of up to `capacity` positions each (<= 0: the model's max_seq_len, capped to it). */
 rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity);
+/* A member from weights already in memory (e.g. random weights for `rlae bench ensemble`, see
+ * model/random_weights.h), with the tokenizer at tokenizer_path: the same checks and forward/cache
+ * set-up as rlae_member_load, no chat template (prompts are encoded as given). Takes ownership of
+ * *w (zeroed on return, on success and on failure); the member's path is w->source. */
+rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_model_weights *w,
+                                     const char *tokenizer_path, int max_batch, int capacity);
 void rlae_member_free(rlae_member *m);
 
 /* The prompt ids member m gets for a question: the user text (with the system text, if any) through

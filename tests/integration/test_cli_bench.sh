@@ -1,5 +1,5 @@
 # `rlae bench mix` end to end: a tiny CPU config prints its table row with GB/s and exits 0; bad
-# flags and the benchmarks not built yet exit 2 with a message.
+# flags exit 2 with a message (bench model / ensemble: test_cli_bench_model.sh).
 . "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "bench mix tiny" -- "$RLAE_BIN" bench mix --members 2 --union 1000 --batch 2 --iters 3 --device cpu
@@ -15,9 +15,9 @@ expect_exit 2 "bad members" -- "$RLAE_BIN" bench mix --members 0
 expect_match 'members' "$err" "bad members named"
 expect_exit 2 "missing value" -- "$RLAE_BIN" bench mix --union
 expect_exit 2 "bad device" -- "$RLAE_BIN" bench mix --device tpu --members 2 --union 100 --batch 1
-expect_exit 2 "bench model" -- "$RLAE_BIN" bench model
-expect_match 'not available yet' "$err" "bench model not available"
-expect_exit 2 "bench ensemble" -- "$RLAE_BIN" bench ensemble
+expect_exit 2 "bench model without a model" -- "$RLAE_BIN" bench model
+expect_match 'give one of --arch' "$err" "bench model asks for a model"
+expect_exit 2 "bench ensemble without a model" -- "$RLAE_BIN" bench ensemble
 expect_exit 2 "no benchmark" -- "$RLAE_BIN" bench
 expect_exit 0 "bench help" -- "$RLAE_BIN" bench --help
 expect_match 'bench mix' "$out" "help lists mix"
