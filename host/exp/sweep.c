@@ -238,6 +238,13 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
     }
     int to_run = 0;
     res->total = e->n_runs;
+    char *counted = rlae_calloc((size_t)e->n_runs, 1); /* runs this sweep has to bring to an end */
+    if (!counted) {
+        free(S.state);
+        free(S.why);
+        free(slots);
+        return RLAE_ERR_NOMEM;
+    }
     for (int i = 0; i < e->n_runs; i++) {
         rlae_experiment_run_status(e, i);
         if (e->runs[i].status == EXP_DONE) {
@@ -247,6 +254,7 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
             fail_run(&S, i, "%s", e->runs[i].error);
         } else {
             to_run++;
+            counted[i] = 1;
         }
     }
     FILE *out = opt->out;
@@ -256,7 +264,7 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
         fflush(out);
     }
     rlae_progress prog;
-    rlae_progress_init(&prog, opt->progress, "sweep", to_run);
+    rlae_progress_init(&prog, to_run ? opt->progress : NULL, "sweep", opt->max_runs && opt->max_runs < to_run ? opt->max_runs : to_run);
     int active = 0, finished = 0;
     rlae_status s = RLAE_OK;
     for (;;) {
@@ -317,7 +325,6 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
         child_pids[k] = 0;
         slots[k].pid = 0;
         active--;
-        finished++;
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         char **argv = rlae_experiment_run_argv(e, i);
         if (code == 0) {
@@ -348,8 +355,11 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
             fflush(out);
         rlae_experiment_run_status(e, i);
         int nfail = 0;
-        for (int j = 0; j < e->n_runs; j++)
+        finished = 0;
+        for (int j = 0; j < e->n_runs; j++) {
             nfail += S.state[j] == ST_FAILED;
+            finished += counted[j] && (S.state[j] == ST_FAILED || S.state[j] == ST_DONE);
+        }
         rlae_progress_set_note(&prog, "running %d, failed %d", active, nfail);
         rlae_progress_update(&prog, finished);
     }
@@ -377,6 +387,7 @@ rlae_status rlae_sweep_run(rlae_experiment *e, const rlae_sweep_options *opt, rl
     free(S.why);
     free(S.state);
     free(slots);
+    free(counted);
     if (s != RLAE_OK)
         return s;
     if (res->interrupted)
