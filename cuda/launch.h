@@ -148,6 +148,67 @@ size_t rlae_cuda_grad_norm_scratch_doubles(size_t n);
 rlae_status rlae_cuda_grad_norm_clip(float *grad, size_t n, double max_norm, double *norm, double *scratch,
                                      rlae_cuda_stream stream);
 
+/* ---- transformer forward (one .cu per kernel; CPU references in host/ops_cpu.c) --------------- */
+/* The launchers behind the ops of host/ops.h on a CUDA device. Arguments mirror the rlae_cpu_* of
+ * host/ops_cpu.h (same meaning, same layouts), plus the sizes a kernel needs to stay in bounds and
+ * the stream. Every pointer is device memory unless said otherwise. They queue work on `stream`
+ * and return without waiting; none allocates, except the bf16 matmul's warm-up growth of its x
+ * scratch (see rlae_cuda_matmul_bf16w). Index arrays (token ids, slots, positions) cannot be
+ * checked on the host without a sync: an out-of-range index never reads or writes out of bounds,
+ * it turns the affected output row into NaN (gather_rows, attention) or skips it (kv_store). */
+
+/* out[r, :] = table[idx[r], :], r < n; table has n_table rows of d values, fp32 or bf16 bits. */
+rlae_status rlae_cuda_gather_rows(float *out, const float *table, const int32_t *idx, int64_t n, int64_t d,
+                                  int64_t n_table, rlae_cuda_stream stream);
+rlae_status rlae_cuda_gather_rows_bf16(float *out, const uint16_t *table, const int32_t *idx, int64_t n, int64_t d,
+                                       int64_t n_table, rlae_cuda_stream stream);
+/* y[i] += x[i], i < n. */
+rlae_status rlae_cuda_add(float *y, const float *x, int64_t n, rlae_cuda_stream stream);
+/* Row RMSNorm of n rows of d; y may alias x. */
+rlae_status rlae_cuda_rmsnorm(float *y, const float *x, const float *weight, int64_t n, int64_t d, float eps,
+                              rlae_cuda_stream stream);
+/* out[i] = silu(gate[i]) * up[i]; out may alias gate or up. */
+rlae_status rlae_cuda_swiglu(float *out, const float *gate, const float *up, int64_t n, rlae_cuda_stream stream);
+/* Row softmax of x / temperature (temperature > 0); out may alias x. */
+rlae_status rlae_cuda_softmax(float *out, const float *x, int64_t n, int64_t d, float temperature,
+                              rlae_cuda_stream stream);
+/* Row max, log-sum-exp and entropy (nats); any output may be NULL. */
+rlae_status rlae_cuda_logit_stats(const float *x, int64_t n, int64_t d, float *max, float *lse, float *entropy,
+                                  rlae_cuda_stream stream);
+/* RoPE in place on x[n, n_heads*head_dim], row r at position pos[r]; inv_freq is HOST memory holding
+ * head_dim/2 frequencies (rlae_rope_inv_freq), passed to the kernel by value. */
+#define RLAE_CUDA_ROPE_MAX_HALF 256
+rlae_status rlae_cuda_rope(float *x, const int32_t *pos, int64_t n, int n_heads, int head_dim,
+                           const float *inv_freq, rlae_cuda_stream stream);
+/* cache[slot[r], pos[r], :] = rows[r, :] for one layer's cache [n_slots, capacity, kv_dim]. */
+rlae_status rlae_cuda_kv_store(float *cache, const float *rows, const int32_t *slot, const int32_t *pos, int64_t n,
+                               int64_t n_slots, int64_t capacity, int64_t kv_dim, rlae_cuda_stream stream);
+/* Causal GQA of q[n, n_heads*head_dim] against one layer's caches [n_slots, capacity,
+ * n_kv_heads*head_dim], row r attending to positions 0..pos[r] of slot[r]; head_dim <= 512. */
+rlae_status rlae_cuda_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
+                                const int32_t *slot, const int32_t *pos, int64_t n, int64_t n_slots,
+                                int64_t capacity, int n_heads, int n_kv_heads, int head_dim,
+                                rlae_cuda_stream stream);
+/* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] unless NULL), fp32 W, through cuBLAS (no TF32). */
+rlae_status rlae_cuda_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
+                             int64_t out, rlae_cuda_stream stream);
+/* The same with bf16 W (uint16_t bits) and fp32 x, y: n <= RLAE_CUDA_GEMV_MAX_ROWS runs
+ * rlae_cuda_gemv_bf16; larger n rounds x to bf16 in a per-thread, per-device scratch (grown on first
+ * use to n*in, then reused) and calls cublasGemmEx (bf16 inputs, fp32 accumulate and output). */
+#define RLAE_CUDA_GEMV_MAX_ROWS 8
+rlae_status rlae_cuda_matmul_bf16w(float *y, const float *x, const uint16_t *w, const float *bias, int64_t n,
+                                   int64_t in, int64_t out, rlae_cuda_stream stream);
+/* The few-row bf16-weight kernel itself (1 <= n <= RLAE_CUDA_GEMV_MAX_ROWS): one warp per output,
+ * 16-byte weight loads when in % 8 == 0 and x, w are 16-byte aligned, fp32 accumulation. */
+rlae_status rlae_cuda_gemv_bf16(float *y, const float *x, const uint16_t *w, const float *bias, int n, int64_t in,
+                                int64_t out, rlae_cuda_stream stream);
+/* Frees the calling thread's cuBLAS handles and matmul scratch (all devices); they are recreated on
+ * the next matmul. Optional: for leak checkers and long-lived threads that stop using the GPU. */
+rlae_status rlae_cuda_ops_release(void);
+/* dst[i] = lo + (hi - lo) * rlae_fill_hash_uniform(seed, i), i < n, as fp32 or (bf16 != 0) bf16. */
+rlae_status rlae_cuda_fill_uniform(void *dst, int bf16, int64_t n, float lo, float hi, uint64_t seed,
+                                   rlae_cuda_stream stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,28 +1,50 @@
 /* Validation and device dispatch of the ops API (host/ops.h).
  *
  * Every op: (1) checks its tensors (present, dtype, shapes agree, one device); (2) on the CPU,
- * checks index ranges, which are cheap to read there; (3) dispatches. The CUDA branch of each op is
- * one line today (`return cuda_missing(op)`); the CUDA backend replaces it with
- *     #ifdef RLAE_HAVE_CUDA
- *         return rlae_cuda_<op>(<same raw arguments as rlae_cpu_<op>>, stream);
- *     #endif
- * so nothing above this file changes when it lands. */
+ * checks index ranges, which are cheap to read there; (3) dispatches: to rlae_cpu_<op> (ops_cpu.c)
+ * or, in a CUDA build, to the launcher rlae_cuda_<op> (cuda/launch.h) with the same raw arguments
+ * plus this thread's ops stream. In a build without CUDA a CUDA tensor is RLAE_ERR_UNSUPPORTED
+ * naming the op (cuda_missing). A failing launcher's message is prefixed with "op NAME: ". */
 #include "ops.h"
 
 #include "ops_cpu.h"
+#include "ops_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef RLAE_HAVE_CUDA
+#include "cuda/launch.h"
+#endif
+
+static _Thread_local void *ops_stream; /* this thread's CUDA stream for ops; NULL = default stream */
+
+void rlae_ops_set_cuda_stream(void *stream) { ops_stream = stream; }
+void *rlae_ops_cuda_stream(void) { return ops_stream; }
+
+#ifdef RLAE_HAVE_CUDA
+/* Dispatches a CUDA launcher call, naming the op if it fails. */
+#define CUDA_OP(op, call)                                    \
+    do {                                                     \
+        rlae_status cuda_op_s_ = (call);                     \
+        if (cuda_op_s_ != RLAE_OK)                           \
+            return rlae_wrap(cuda_op_s_, "op %s: ", (op));   \
+        return RLAE_OK;                                      \
+    } while (0)
+#else
 static rlae_status cuda_missing(const char *op)
 {
-#ifdef RLAE_HAVE_CUDA
-    return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: the CUDA backend of this op is not implemented yet; "
-                     "run on the CPU (device: cpu)", op);
-#else
     return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: tensor is on a CUDA device but this build of rlae has no "
                      "CUDA backend; rebuild with -DRLAE_CUDA=ON or use device: cpu", op);
+}
+#define CUDA_OP(op, call) return cuda_missing(op)
 #endif
+
+rlae_status rlae_ops_sync(rlae_device dev)
+{
+    if (dev != RLAE_DEV_CUDA)
+        return RLAE_OK;
+    CUDA_OP("sync", rlae_cuda_stream_sync(ops_stream));
 }
 
 static int64_t cols(const rlae_tensor *t) { return t->ndim > 0 ? t->shape[t->ndim - 1] : 1; }
@@ -62,9 +84,24 @@ static rlae_status shape_error(const char *op, const char *what, long long a, lo
 rlae_status rlae_ops_tensor_alloc(rlae_tensor *t, rlae_dtype dtype, rlae_device dev, int ndim, const int64_t *shape)
 {
     *t = rlae_tensor_view(NULL, dtype, dev, ndim, shape);
-    if (dev == RLAE_DEV_CUDA)
-        return cuda_missing("tensor_alloc");
     size_t n = rlae_tensor_nbytes(t);
+    if (dev == RLAE_DEV_CUDA) {
+#ifdef RLAE_HAVE_CUDA
+        /* zero-filled like the CPU branch; a 0-byte tensor gets a 1-byte block so data != NULL */
+        rlae_status s = rlae_cuda_malloc(&t->data, n ? n : 1);
+        if (s == RLAE_OK)
+            s = rlae_cuda_memset(t->data, 0, n, ops_stream);
+        if (s != RLAE_OK) {
+            rlae_cuda_free(t->data);
+            t->data = NULL;
+            return rlae_wrap(s, "op tensor_alloc: ");
+        }
+        t->owned = 1;
+        return RLAE_OK;
+#else
+        return cuda_missing("tensor_alloc");
+#endif
+    }
     t->data = rlae_calloc(n ? n : 1, 1);
     if (!t->data)
         return RLAE_ERR_NOMEM;
@@ -74,7 +111,14 @@ rlae_status rlae_ops_tensor_alloc(rlae_tensor *t, rlae_dtype dtype, rlae_device 
 
 void rlae_ops_tensor_free(rlae_tensor *t)
 {
-    /* CUDA memory will be released by the CUDA backend here (cudaFree) */
+#ifdef RLAE_HAVE_CUDA
+    if (t->owned && t->device == RLAE_DEV_CUDA && t->data) {
+        /* cudaFree waits for the work using it; a failure here (a dead context) has nowhere to go */
+        if (rlae_cuda_free(t->data) != RLAE_OK)
+            rlae_clear_error();
+        t->data = NULL;
+    }
+#endif
     rlae_tensor_free(t);
 }
 
@@ -86,8 +130,15 @@ rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src)
         return rlae_fail(RLAE_ERR_RUNTIME, "op copy: %s[%lld] <- %s[%lld] do not match", rlae_dtype_name(dst->dtype),
                          (long long)rlae_tensor_numel(dst), rlae_dtype_name(src->dtype),
                          (long long)rlae_tensor_numel(src));
-    if (dst->device == RLAE_DEV_CUDA || src->device == RLAE_DEV_CUDA)
-        return cuda_missing("copy");
+    if (dst->device == RLAE_DEV_CUDA || src->device == RLAE_DEV_CUDA) {
+        if (dst->device == RLAE_DEV_CPU)
+            CUDA_OP("copy", rlae_cuda_memcpy_d2h(dst->data, src->data, rlae_tensor_nbytes(src), ops_stream));
+        if (src->device == RLAE_DEV_CPU)
+            CUDA_OP("copy", rlae_cuda_memcpy_h2d(dst->data, src->data, rlae_tensor_nbytes(src), ops_stream));
+        if (dst->data == src->data)
+            return RLAE_OK;
+        CUDA_OP("copy", rlae_cuda_memcpy_d2d(dst->data, src->data, rlae_tensor_nbytes(src), ops_stream));
+    }
     if (dst->data != src->data)
         memmove(dst->data, src->data, rlae_tensor_nbytes(src));
     return RLAE_OK;
@@ -100,7 +151,7 @@ rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tens
     const char *op = "matmul";
     RLAE_TRY(need(op, "y", y, RLAE_F32));
     RLAE_TRY(need(op, "x", x, RLAE_F32));
-    RLAE_TRY(need(op, "W", w, RLAE_F32));
+    RLAE_TRY(need(op, "W", w, w && w->device == RLAE_DEV_CUDA && w->dtype == RLAE_BF16 ? RLAE_BF16 : RLAE_F32));
     RLAE_TRY(same_device(op, y, x));
     RLAE_TRY(same_device(op, y, w));
     int has_bias = bias && bias->data;
@@ -117,8 +168,12 @@ rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tens
     }
     if (n > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return rlae_fail(RLAE_ERR_UNSUPPORTED, "op matmul: dimension above 2^31 (BLAS takes int)");
-    if (y->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+    if (y->device == RLAE_DEV_CUDA) {
+        if (w->dtype == RLAE_BF16)
+            CUDA_OP(op, rlae_cuda_matmul_bf16w(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out,
+                                               ops_stream));
+        CUDA_OP(op, rlae_cuda_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out, ops_stream));
+    }
     if (n > 0)
         rlae_cpu_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out);
     return RLAE_OK;
@@ -128,15 +183,19 @@ rlae_status rlae_op_gather_rows(rlae_tensor *out, const rlae_tensor *table, cons
 {
     const char *op = "gather_rows";
     RLAE_TRY(need(op, "out", out, RLAE_F32));
-    RLAE_TRY(need(op, "table", table, RLAE_F32));
+    RLAE_TRY(need(op, "table", table,
+                  table && table->device == RLAE_DEV_CUDA && table->dtype == RLAE_BF16 ? RLAE_BF16 : RLAE_F32));
     RLAE_TRY(need(op, "idx", idx, RLAE_I32));
     RLAE_TRY(same_device(op, out, table));
     RLAE_TRY(same_device(op, out, idx));
     int64_t n = rlae_tensor_numel(idx), d = cols(table), nt = rows(table);
     if (cols(out) != d || rows(out) != n)
         return shape_error(op, "out must be [len(idx), columns of table]; columns", cols(out), d);
-    if (out->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+    if (out->device == RLAE_DEV_CUDA) {
+        if (table->dtype == RLAE_BF16)
+            CUDA_OP(op, rlae_cuda_gather_rows_bf16(out->data, table->data, idx->data, n, d, nt, ops_stream));
+        CUDA_OP(op, rlae_cuda_gather_rows(out->data, table->data, idx->data, n, d, nt, ops_stream));
+    }
     const int32_t *ix = idx->data;
     for (int64_t i = 0; i < n; i++)
         if (ix[i] < 0 || ix[i] >= nt)
@@ -155,7 +214,7 @@ rlae_status rlae_op_add(rlae_tensor *y, const rlae_tensor *x)
     if (rlae_tensor_numel(y) != rlae_tensor_numel(x))
         return shape_error(op, "element counts differ", rlae_tensor_numel(y), rlae_tensor_numel(x));
     if (y->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_add(y->data, x->data, rlae_tensor_numel(y), ops_stream));
     rlae_cpu_add(y->data, x->data, rlae_tensor_numel(y));
     return RLAE_OK;
 }
@@ -174,7 +233,7 @@ rlae_status rlae_op_rmsnorm(rlae_tensor *y, const rlae_tensor *x, const rlae_ten
         return shape_error(op, "weight length must equal the row length, y the shape of x", rlae_tensor_numel(weight),
                            cols(x));
     if (y->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_rmsnorm(y->data, x->data, weight->data, rows(x), cols(x), eps, ops_stream));
     rlae_cpu_rmsnorm(y->data, x->data, weight->data, rows(x), cols(x), eps);
     return RLAE_OK;
 }
@@ -191,7 +250,7 @@ rlae_status rlae_op_swiglu(rlae_tensor *out, const rlae_tensor *gate, const rlae
     if (rlae_tensor_numel(gate) != n || rlae_tensor_numel(up) != n)
         return shape_error(op, "gate, up and out must have equal sizes", rlae_tensor_numel(gate), n);
     if (out->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_swiglu(out->data, gate->data, up->data, n, ops_stream));
     rlae_cpu_swiglu(out->data, gate->data, up->data, n);
     return RLAE_OK;
 }
@@ -207,7 +266,7 @@ rlae_status rlae_op_softmax(rlae_tensor *out, const rlae_tensor *x, float temper
     if (!(temperature > 0.0f))
         return rlae_fail(RLAE_ERR_INPUT, "op softmax: temperature must be > 0 (got %g)", (double)temperature);
     if (out->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_softmax(out->data, x->data, rows(x), cols(x), temperature, ops_stream));
     if (cols(x) > 0)
         rlae_cpu_softmax(out->data, x->data, rows(x), cols(x), temperature);
     return RLAE_OK;
@@ -230,7 +289,8 @@ rlae_status rlae_op_logit_stats(const rlae_tensor *x, rlae_tensor *max, rlae_ten
     if (cols(x) < 1)
         return rlae_fail(RLAE_ERR_RUNTIME, "op logit_stats: empty rows");
     if (x->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_logit_stats(x->data, rows(x), cols(x), max ? max->data : NULL, lse ? lse->data : NULL,
+                                          entropy ? entropy->data : NULL, ops_stream));
     rlae_cpu_logit_stats(x->data, rows(x), cols(x), max ? max->data : NULL, lse ? lse->data : NULL,
                          entropy ? entropy->data : NULL);
     return RLAE_OK;
@@ -255,8 +315,11 @@ rlae_status rlae_op_rope(rlae_tensor *x, const rlae_tensor *pos, int n_heads, co
         !(p->high_freq_factor > p->low_freq_factor && p->low_freq_factor > 0 && p->original_max_pos > 0))
         return rlae_fail(RLAE_ERR_INPUT, "op rope: llama3 scaling needs high_freq_factor > low_freq_factor > 0 and "
                          "original_max_position_embeddings > 0");
-    if (x->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+    if (x->device == RLAE_DEV_CUDA) {
+        float inv_freq[256]; /* head_dim <= 512, checked above */
+        rlae_rope_inv_freq(p, inv_freq);
+        CUDA_OP(op, rlae_cuda_rope(x->data, pos->data, rows(x), n_heads, p->head_dim, inv_freq, ops_stream));
+    }
     rlae_cpu_rope(x->data, pos->data, rows(x), n_heads, p);
     return RLAE_OK;
 }
@@ -297,7 +360,8 @@ rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows_t, cons
     int64_t n = rows(rows_t);
     RLAE_TRY(check_slots(op, slot, pos, n, cache->shape[0], cache->shape[1]));
     if (cache->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_kv_store(cache->data, rows_t->data, slot->data, pos->data, n, cache->shape[0],
+                                       cache->shape[1], cache->shape[2], ops_stream));
     rlae_cpu_kv_store(cache->data, rows_t->data, slot->data, pos->data, n, cache->shape[1], cache->shape[2]);
     return RLAE_OK;
 }
@@ -336,8 +400,36 @@ rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae
     int64_t n = rows(q);
     RLAE_TRY(check_slots(op, slot, pos, n, k_cache->shape[0], k_cache->shape[1]));
     if (out->device == RLAE_DEV_CUDA)
-        return cuda_missing(op);
+        CUDA_OP(op, rlae_cuda_attention(out->data, q->data, k_cache->data, v_cache->data, slot->data, pos->data, n,
+                                        k_cache->shape[0], k_cache->shape[1], n_heads, n_kv_heads, (int)hd,
+                                        ops_stream));
     rlae_cpu_attention(out->data, q->data, k_cache->data, v_cache->data, slot->data, pos->data, n,
                        k_cache->shape[1], n_heads, n_kv_heads, (int)hd);
+    return RLAE_OK;
+}
+
+/* ---- fill -------------------------------------------------------------------------------------- */
+
+rlae_status rlae_op_fill_uniform(rlae_tensor *t, float lo, float hi, uint64_t seed)
+{
+    const char *op = "fill_uniform";
+    if (!t || !t->data)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op %s: tensor is missing", op);
+    if (t->dtype != RLAE_F32 && t->dtype != RLAE_BF16)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op %s: tensor is %s, this op takes f32 or bf16", op,
+                         rlae_dtype_name(t->dtype));
+    int64_t n = rlae_tensor_numel(t);
+    if (t->device == RLAE_DEV_CUDA)
+        CUDA_OP(op, rlae_cuda_fill_uniform(t->data, t->dtype == RLAE_BF16, n, lo, hi, seed, ops_stream));
+    float span = hi - lo;
+    if (t->dtype == RLAE_F32) {
+        float *d = t->data;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = lo + span * rlae_fill_hash_uniform(seed, (uint64_t)i);
+    } else {
+        uint16_t *d = t->data;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = rlae_f32_to_bf16(lo + span * rlae_fill_hash_uniform(seed, (uint64_t)i));
+    }
     return RLAE_OK;
 }

@@ -9,7 +9,13 @@
  *
  * Conventions shared by all ops:
  *   - "rows": a 2-D tensor [n, d] is n independent rows of d contiguous values; 1-D tensors [d] are
- *     one row. Only fp32 activations for now (weights too); other dtypes are RLAE_ERR_UNSUPPORTED.
+ *     one row. Activations are fp32; weights are fp32, and on a CUDA device the matrices of matmul
+ *     and the table of gather_rows may also be bf16 (rlae_model_weights_to_device converts them);
+ *     other dtypes are RLAE_ERR_UNSUPPORTED.
+ *   - CUDA ops queue their work on the calling thread's ops stream (rlae_ops_set_cuda_stream; the
+ *     default stream until set) and return without waiting for the GPU; copies to the host wait.
+ *     Index tensors on the device are not range-checked (that would need a sync): an index out of
+ *     range gives NaN rows (gather_rows, attention) or a skipped row (kv_store), never a stray access.
  *   - index tensors (token ids, positions, cache slots) are RLAE_I32 on the same device.
  *   - outputs may alias inputs where the op's comment says so.
  *   - ops do not allocate (except rlae_ops_tensor_alloc): scratch is owned by the caller. */
@@ -29,14 +35,29 @@ void rlae_ops_tensor_free(rlae_tensor *t);
 /* dst = src, same dtype and element count; either side may be on the host or the device. */
 rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src);
 
+/* The CUDA stream (a cudaStream_t, NULL = the default stream) that this thread's CUDA ops use from
+ * now on; lets a caller run a model on its own stream or capture a step in a CUDA graph. No effect
+ * on CPU ops or in a build without CUDA. */
+void rlae_ops_set_cuda_stream(void *stream);
+void *rlae_ops_cuda_stream(void);
+/* Waits until this thread's CUDA ops have finished (no-op for the CPU); timing and host reads of
+ * device results that did not come through rlae_op_copy need it. */
+rlae_status rlae_ops_sync(rlae_device dev);
+
+/* t[i] = lo + (hi - lo) * u_i with u_i in [0, 1) from a counter hash of (seed, i) (host/ops_hash.h):
+ * the same values on the CPU and the GPU for the same seed. fp32 or bf16 (rounded to nearest even)
+ * tensors. For random-weight models (benchmarks, tests). */
+rlae_status rlae_op_fill_uniform(rlae_tensor *t, float lo, float hi, uint64_t seed);
+
 /* ---- linear algebra -------------------------------------------------------------------------- */
 
 /* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] when bias != NULL and bias->data != NULL).
- * W is in nn.Linear layout. y must not alias x or W. */
+ * W is in nn.Linear layout, fp32 (or bf16 on a CUDA device). y must not alias x or W. */
 rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias);
 
 /* out[i, :] = table[idx[i], :]. Embedding lookup, and picking rows (e.g. the last position of each
- * sequence). Every idx must be in [0, rows of table): checked, RLAE_ERR_INPUT otherwise. */
+ * sequence). Every idx must be in [0, rows of table): checked on the CPU, RLAE_ERR_INPUT otherwise.
+ * table is fp32, or bf16 on a CUDA device (widened exactly to the fp32 out). */
 rlae_status rlae_op_gather_rows(rlae_tensor *out, const rlae_tensor *table, const rlae_tensor *idx);
 
 /* y += x, elementwise over equal shapes (the residual connection). */

@@ -11,6 +11,11 @@
  * counts NEW tokens (run.c's -n `steps` counts positions, prompt included). Generation also stops
  * at the model's context (max_seq_len). Temperature 0 is greedy (ties to the lowest id).
  *
+ * --device cpu|cuda|auto picks the backend (default cpu); on cuda the weights are uploaded once as
+ * --dtype (bf16 by default there, f32 on the CPU), the forward runs on the GPU and only each step's
+ * logits rows come back to the host for the sampler. --device cuda in a build without CUDA or on a
+ * machine without a GPU is a usage error (exit 2) saying what to do.
+ *
  * Hidden options for benchmarking (not in the help): --batch N runs N copies of the prompt as one
  * batch (each with its own random stream; only sequence 0 is printed) and --ignore-eos keeps
  * generating past BOS/EOS so every run does the same amount of work.
@@ -18,6 +23,7 @@
  * sequence forwarded one step at a time). */
 #include "cli.h"
 
+#include "core/device.h"
 #include "core/rng.h"
 #include "ensemble/member.h"
 #include "model/forward.h"
@@ -34,7 +40,7 @@
 #include <time.h>
 
 typedef struct {
-    const char *model, *tokenizer, *prompt;
+    const char *model, *tokenizer, *prompt, *device, *dtype;
     long max_tokens;
     float temperature, top_p;
     long top_k;
@@ -100,6 +106,18 @@ static int parse_args(int argc, char **argv, gen_args *a)
         i++;
         if (strcmp(o, "--model") == 0) {
             a->model = v;
+        } else if (strcmp(o, "--device") == 0) {
+            rlae_device_request r;
+            if (rlae_device_request_parse(v, &r) != RLAE_OK) {
+                rlae_clear_error();
+                return cli_usage_error("generate", "--device takes %s, got '%s'", RLAE_DEVICE_REQUEST_NAMES, v);
+            }
+            a->device = v;
+        } else if (strcmp(o, "--dtype") == 0) {
+            if (strcmp(v, "f32") != 0 && strcmp(v, "bf16") != 0)
+                return cli_usage_error("generate", "--dtype takes f32 or bf16 (the weights' type on the device), "
+                                       "got '%s'", v);
+            a->dtype = v;
         } else if (strcmp(o, "--tokenizer") == 0) {
             a->tokenizer = v;
         } else if (strcmp(o, "--prompt") == 0) {
@@ -167,6 +185,7 @@ typedef struct {
     int32_t *prompt_ids, *flat, *next;
     int *slots, *n_new, *active;
     float *logits;
+    rlae_tensor dev_logits; /* [B, vocab] on the model's device when that is not the CPU */
     char *text;
 } gen_state;
 
@@ -184,12 +203,45 @@ static void gen_free(gen_state *g)
     free(g->n_new);
     free(g->active);
     free(g->logits);
+    rlae_ops_tensor_free(&g->dev_logits);
     free(g->text);
+}
+
+/* Runs one forward and leaves the logits of its n_seqs sequences in g->logits (host). */
+static rlae_status forward_logits(gen_state *g, int n_seqs, const int32_t *tokens)
+{
+    if (g->model.device == RLAE_DEV_CPU)
+        return rlae_forward(&g->model, &g->cache, n_seqs, g->slots, g->n_new, tokens, g->logits, NULL);
+    RLAE_TRY(rlae_forward(&g->model, &g->cache, n_seqs, g->slots, g->n_new, tokens, g->dev_logits.data, NULL));
+    int64_t shape[2] = {n_seqs, g->w.cfg.vocab_size};
+    rlae_tensor src = rlae_tensor_view(g->dev_logits.data, RLAE_F32, g->model.device, 2, shape);
+    rlae_tensor dst = rlae_tensor_view(g->logits, RLAE_F32, RLAE_DEV_CPU, 2, shape);
+    return rlae_op_copy(&dst, &src); /* waits for the forward */
+}
+
+/* Resolves --device and --dtype and moves the loaded weights there. */
+static rlae_status place_model(const gen_args *a, gen_state *g)
+{
+    rlae_device_request req = RLAE_DEVREQ_CPU;
+    if (a->device)
+        RLAE_TRY(rlae_device_request_parse(a->device, &req));
+    rlae_device dev;
+    rlae_status s = rlae_device_resolve(req, &dev);
+    if (s != RLAE_OK)
+        return rlae_wrap(s, "--device %s: ", a->device);
+    rlae_dtype dt = dev == RLAE_DEV_CUDA ? RLAE_BF16 : RLAE_F32;
+    if (a->dtype)
+        dt = strcmp(a->dtype, "bf16") == 0 ? RLAE_BF16 : RLAE_F32;
+    if (dt == RLAE_BF16 && dev != RLAE_DEV_CUDA)
+        return rlae_fail(RLAE_ERR_INPUT, "--dtype bf16 needs --device cuda (the CPU backend runs f32 weights); drop "
+                         "--dtype or use --dtype f32");
+    return rlae_model_weights_to_device(&g->w, dev, dt);
 }
 
 static rlae_status run(const gen_args *a, gen_state *g)
 {
     RLAE_TRY(rlae_model_load(a->model, "auto", &g->w));
+    RLAE_TRY(place_model(a, g));
     const rlae_model_config *c = &g->w.cfg;
     char tok_path[5200];
     if (a->tokenizer)
@@ -234,6 +286,10 @@ static rlae_status run(const gen_args *a, gen_state *g)
     g->logits = rlae_malloc(sizeof(float) * (size_t)B * c->vocab_size);
     if (!g->flat || !g->next || !g->slots || !g->n_new || !g->active || !g->logits)
         return RLAE_ERR_NOMEM;
+    if (g->model.device != RLAE_DEV_CPU) {
+        int64_t shape[2] = {B, c->vocab_size};
+        RLAE_TRY(rlae_ops_tensor_alloc(&g->dev_logits, RLAE_F32, g->model.device, 2, shape));
+    }
     uint64_t seed = a->seed_given ? a->seed : (uint64_t)time(NULL);
 
     size_t text_len = 0, text_cap = 0;
@@ -252,7 +308,7 @@ static rlae_status run(const gen_args *a, gen_state *g)
         memcpy(g->flat + (size_t)b * n_prompt, g->prompt_ids, sizeof(int32_t) * n_prompt);
     }
     double t0 = now_s();
-    RLAE_TRY(rlae_forward(&g->model, &g->cache, B, g->slots, g->n_new, g->flat, g->logits, NULL));
+    RLAE_TRY(forward_logits(g, B, g->flat));
     double t_prefill = now_s() - t0;
 
     /* decode: `active` lists the sequences still running; logits row i belongs to active[i] */
@@ -289,7 +345,7 @@ static rlae_status run(const gen_args *a, gen_state *g)
         n_active = kept;
         if (n_active == 0 || step + 1 == max_new) /* the last token needs no forward */
             break;
-        RLAE_TRY(rlae_forward(&g->model, &g->cache, n_active, g->slots, g->n_new, g->next, g->logits, NULL));
+        RLAE_TRY(forward_logits(g, n_active, g->next));
         decode_tokens += n_active;
     }
     double t_decode = now_s() - t1;
@@ -299,10 +355,10 @@ static rlae_status run(const gen_args *a, gen_state *g)
     fflush(stdout);
     fprintf(stderr,
             "rlae generate: %zu prompt tokens x %d seq: prefill %.1f tok/s (%.2f ms); %ld tokens generated (seq 0); "
-            "decode %ld tokens in %.2f ms: %.1f tok/s; seed %llu\n",
+            "decode %ld tokens in %.2f ms: %.1f tok/s; seed %llu; %s %s\n",
             n_prompt, B, t_prefill > 0 ? (double)n_prompt * B / t_prefill : 0.0, 1e3 * t_prefill, generated0,
             decode_tokens, 1e3 * t_decode, t_decode > 0 ? (double)decode_tokens / t_decode : 0.0,
-            (unsigned long long)seed);
+            (unsigned long long)seed, rlae_device_name(g->model.device), rlae_dtype_name(g->w.tok_embeddings.dtype));
     return RLAE_OK;
 }
 

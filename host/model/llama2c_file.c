@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/mmap_file.h"
+#include "ops.h"
 
 void rlae_permute_rope_rows_to_hf(float *w, int n_heads, int head_dim, int in_dim)
 {
@@ -40,15 +41,15 @@ void rlae_model_weights_free(rlae_model_weights *w)
             rlae_tensor *all[] = {&lw->attn_norm, &lw->wq, &lw->wk, &lw->wv, &lw->bq, &lw->bk,
                                   &lw->bv, &lw->wo, &lw->ffn_norm, &lw->w_gate, &lw->w_up, &lw->w_down};
             for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-                rlae_tensor_free(all[i]);
+                rlae_ops_tensor_free(all[i]);
         }
         free(w->layers);
     }
     if (w->lm_head.data == w->tok_embeddings.data)
         w->lm_head.owned = 0;
-    rlae_tensor_free(&w->lm_head);
-    rlae_tensor_free(&w->tok_embeddings);
-    rlae_tensor_free(&w->final_norm);
+    rlae_ops_tensor_free(&w->lm_head);
+    rlae_ops_tensor_free(&w->tok_embeddings);
+    rlae_ops_tensor_free(&w->final_norm);
     memset(w, 0, sizeof *w);
 }
 
