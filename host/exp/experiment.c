@@ -561,28 +561,30 @@ static rlae_status plan_run(rlae_experiment *e, exp_run *r, const char *members_
 
     rlae_config cfg;
     rlae_status s = rlae_config_load(t->config, n, args, &cfg);
-    for (int i = 0; i < ng; i++)
-        free(grid[i]);
     rlae_sha256 h;
     rlae_sha256_init(&h);
     char *hashed = NULL;
     if (s == RLAE_OK) {
         hashed = emit(&cfg, "");
-        if (!hashed) {
-            rlae_config_free(&cfg);
-            return RLAE_ERR_NOMEM;
-        }
-        rlae_sha256_update(&h, hashed, strlen(hashed));
+        if (hashed)
+            rlae_sha256_update(&h, hashed, strlen(hashed));
     } else if (s == RLAE_ERR_INPUT) {
-        if (!(r->error = xprintf("%s (task '%s', config %s)", rlae_last_error(), t->name, t->config)))
-            return RLAE_ERR_NOMEM;
+        r->error = xprintf("%s (task '%s', config %s)", rlae_last_error(), t->name, t->config);
         r->status = EXP_INVALID;
         for (int i = 0; i < n; i++) /* still a stable id: from what was asked for */
             rlae_sha256_update(&h, args[i], strlen(args[i]) + 1);
         rlae_sha256_update(&h, t->config, strlen(t->config));
-    } else {
-        return s;
     }
+    for (int i = 0; i < ng; i++)
+        free(grid[i]);
+    if (s == RLAE_OK && !hashed) {
+        rlae_config_free(&cfg);
+        return RLAE_ERR_NOMEM;
+    }
+    if (s == RLAE_ERR_INPUT && !r->error)
+        return RLAE_ERR_NOMEM;
+    if (s != RLAE_OK && s != RLAE_ERR_INPUT)
+        return s;
     free(hashed);
     /* what runs, beyond the config: the kind, the --method and the agent it evaluates */
     char extra[512];
