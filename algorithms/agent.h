@@ -93,6 +93,20 @@ typedef struct {
 rlae_status rlae_agent_update(rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b,
                               long update, long num_updates, rlae_update_metrics *m);
 
+/* Gradient chunks per minibatch. Each minibatch's gradient is the sum, in chunk order, of the
+ * gradients of RLAE_AGENT_GRAD_CHUNKS (or, for fewer rows, one per row) contiguous pieces of it,
+ * each computed on its own and weighted by its share of the rows. The split does not depend on the
+ * number of ranks, so a run on 1, 2, 3, 4, 6 or 12 ranks (12 = lcm(1, 2, 3, 4) balances them) adds
+ * the same float numbers in the same order: bit-identical parameters (docs/distributed.md). */
+#define RLAE_AGENT_GRAD_CHUNKS 12
+
+struct rlae_comm;
+/* rlae_agent_update with the chunks spread over the ranks of comm (chunk c on rank c % size) and
+ * gathered back in chunk order; every rank passes the same batch and ends with the same
+ * parameters. comm NULL: one process (what rlae_agent_update does). */
+rlae_status rlae_agent_update_comm(rlae_agent *a, const rlae_algorithm_config *hp, const rlae_span_batch *b,
+                                   long update, long num_updates, struct rlae_comm *comm, rlae_update_metrics *m);
+
 /* Everything that makes a resumed run equal an uninterrupted one (spec, parameters, Adam state,
  * value normaliser, counters), in a versioned little-endian binary layout. load checks the spec
  * against `expect` (may be NULL) and names what differs. Errors name `name` (a path). */

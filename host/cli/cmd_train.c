@@ -1,10 +1,15 @@
 /* `rlae train CONFIG [key=value ...]` and `rlae train --resume RUN_DIR [key=value ...]`: the RLAE
  * training loop (run/trainer.h) with one progress line per iteration on stdout. SIGINT / SIGTERM
- * finish the current iteration, write a checkpoint and exit 130; a second signal kills at once. */
+ * finish the current iteration, write a checkpoint and exit 130; a second signal kills at once.
+ * Under mpirun / srun with dist.backend mpi or nccl every rank runs this: the communicator
+ * (dist/comm.h) is opened here, around the training, and an error on one rank ends the whole job
+ * (after the rank printed it), so no rank waits forever in a collective. */
 #include "cli.h"
 
 #include "config/config.h"
 #include "core/fs.h"
+#include "core/log.h"
+#include "dist/comm.h"
 #include "run/trainer.h"
 
 #include <signal.h>
@@ -70,13 +75,16 @@ int cmd_train(int argc, char **argv)
     rlae_config cfg;
     memset(&cfg, 0, sizeof cfg);
     rlae_status s = rlae_config_load(config, n_overrides, overrides, &cfg);
+    rlae_comm *comm = NULL;
+    if (s == RLAE_OK && (s = rlae_comm_open(cfg.dist.backend, &comm)) == RLAE_OK && rlae_comm_size(comm) > 1)
+        rlae_log_set_rank(rlae_comm_rank(comm));
     if (s == RLAE_OK) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        rlae_train_options opt = {.resume = resume != NULL, .progress = stdout};
+        rlae_train_options opt = {.resume = resume != NULL, .progress = stdout, .comm = comm};
         s = rlae_train(&cfg, &opt, NULL);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -84,5 +92,14 @@ int cmd_train(int argc, char **argv)
     rlae_config_free(&cfg);
     free(resume_cfg);
     free(out_override);
-    return cli_report("train", s);
+    if (s != RLAE_OK && rlae_comm_size(comm) > 1 && strncmp(rlae_last_error(), "rank ", 5) != 0)
+        rlae_wrap(s, "rank %d of %d: ", rlae_comm_rank(comm), rlae_comm_size(comm));
+    int rc = cli_report("train", s);
+    if (s != RLAE_OK && s != RLAE_ERR_INTERRUPTED && rlae_comm_size(comm) > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        rlae_comm_abort(comm, rc); /* the other ranks may be waiting in a collective */
+    }
+    rlae_comm_close(comm);
+    return rc;
 }

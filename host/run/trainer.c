@@ -10,6 +10,7 @@
 #include "io/runlog.h"
 #include "run/agent_policy.h"
 #include "run/ensemble_setup.h"
+#include "run/episode_record.h"
 #include "run/evaluate.h"
 #include "run/task_data.h"
 
@@ -20,6 +21,8 @@
 
 #define CKPT_MAGIC "RLAECKPT"
 #define CKPT_VERSION 1u
+/* agent parameters are compared across ranks (a hash) every this many updates */
+#define DIST_CHECK_EVERY 1
 /* rng "span" words of the trainer's own draws (the rollout and the agent use real span indices) */
 #define RNG_ITEMS 0xFFFFFFFEu
 
@@ -46,13 +49,10 @@ static rlae_status write_checkpoint(const char *path, const rlae_agent *agent, i
     return rlae_atomic_commit(&af);
 }
 
-static rlae_status read_checkpoint(const char *path, const rlae_agent_spec *spec, rlae_agent **agent,
-                                   int *next_iteration)
+/* The checkpoint in f (named path in messages). */
+static rlae_status read_checkpoint_from(FILE *f, const char *path, const rlae_agent_spec *spec, rlae_agent **agent,
+                                        int *next_iteration)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: no checkpoint to resume from; start the run without --resume",
-                         path);
     char magic[8];
     uint32_t head[2];
     rlae_status s = RLAE_OK;
@@ -63,8 +63,51 @@ static rlae_status read_checkpoint(const char *path, const rlae_agent_spec *spec
                       CKPT_VERSION);
     if (s == RLAE_OK)
         s = rlae_agent_load(f, path, spec, agent);
-    fclose(f);
     *next_iteration = (int)head[1];
+    return s;
+}
+
+static rlae_status read_checkpoint(const char *path, const rlae_agent_spec *spec, rlae_agent **agent,
+                                   int *next_iteration)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: no checkpoint to resume from; start the run without --resume",
+                         path);
+    rlae_status s = read_checkpoint_from(f, path, spec, agent, next_iteration);
+    fclose(f);
+    return s;
+}
+
+/* Every rank resumes from rank 0's checkpoint, sent over comm (the ranks need not share a file
+ * system). A rank 0 that cannot read it reports why and the job ends (rlae_comm_abort). */
+static rlae_status read_checkpoint_comm(rlae_comm *comm, const char *path, const rlae_agent_spec *spec,
+                                        rlae_agent **agent, int *next_iteration)
+{
+    if (rlae_comm_size(comm) == 1)
+        return read_checkpoint(path, spec, agent, next_iteration);
+    char *data = NULL;
+    uint64_t n = 0;
+    if (rlae_comm_rank(comm) == 0) {
+        size_t len;
+        rlae_status s = rlae_read_file(path, &data, &len);
+        if (s != RLAE_OK)
+            return rlae_fail(RLAE_ERR_INPUT, "%s: no checkpoint to resume from (%s); start the run without --resume",
+                             path, rlae_last_error());
+        n = len;
+    }
+    RLAE_TRY(rlae_comm_bcast(comm, &n, sizeof n, 0, RLAE_DEV_CPU));
+    if (rlae_comm_rank(comm) != 0 && !(data = rlae_malloc((size_t)n + 1)))
+        return RLAE_ERR_NOMEM;
+    rlae_status s = rlae_comm_bcast(comm, data, (size_t)n, 0, RLAE_DEV_CPU);
+    FILE *f = s == RLAE_OK ? fmemopen(data, (size_t)n, "rb") : NULL;
+    if (s == RLAE_OK && !f)
+        s = rlae_comm_fail(comm, RLAE_ERR_IO, "cannot read rank 0's copy of %s in memory", path);
+    if (f) {
+        s = read_checkpoint_from(f, path, spec, agent, next_iteration);
+        fclose(f);
+    }
+    free(data);
     return s;
 }
 
@@ -140,15 +183,16 @@ static rlae_status span_buffer_init(span_buffer *b, int episodes, int max_spans,
     return RLAE_OK;
 }
 
-/* Runs one batch of episodes with `pol` (an agent policy) and appends their steps to buf (when buf
- * is not NULL). Returns rewards and correctness per episode. */
+/* Runs one batch of episodes (positions first .. first + n - 1 of the iteration) with `pol` (an
+ * agent policy), scores them and appends one record per episode (episode_record.h) to rec. */
 static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rlae_task_data *td,
-                             const size_t *items, const uint32_t *episode_ids, int n, rlae_agent_policy *pol,
-                             span_buffer *buf, double *reward, int *correct, double *tokens, double *weight_sum,
-                             rlae_episode *ep, char **prompts)
+                             const size_t *items, const uint32_t *episode_ids, int first, int n, rlae_agent_policy *pol,
+                             rlae_record_buf *rec)
 {
     rlae_rollout_request req[n];
-    memset(prompts, 0, sizeof(char *) * (size_t)n);
+    rlae_episode ep[n];
+    char *prompts[n];
+    memset(prompts, 0, sizeof prompts);
     rlae_status s = RLAE_OK;
     for (int i = 0; i < n && s == RLAE_OK; i++) {
         s = rlae_task_data_prompt(td, items[i], &prompts[i]);
@@ -158,51 +202,88 @@ static rlae_status run_batch(rlae_ensemble *e, const rlae_config *cfg, const rla
     if (s == RLAE_OK)
         s = rlae_rollout_run(e->ro, req, n, &pol->base, ep);
     if (s != RLAE_OK) {
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++)
             free(prompts[i]);
-            prompts[i] = NULL;
-        }
         return s;
     }
     int K = e->n_members, D = pol->obs_dim, L = pol->logp_width;
     for (int i = 0; i < n && s == RLAE_OK; i++) {
         const rlae_episode *x = &ep[i];
         env_score sc = env_score_text(td->task, x->text, &td->items.v[items[i]]);
-        reward[i] = sc.reward - cfg->algorithm.length_penalty * x->n_tokens;
-        correct[i] = sc.correct;
-        *tokens += x->n_tokens;
-        for (int t = 0; t < x->n_spans; t++)
-            for (int k = 0; k < K; k++)
-                weight_sum[k] += x->span_weights[t * K + k] / x->n_spans;
-        if (!buf)
-            continue;
+        double reward = sc.reward - cfg->algorithm.length_penalty * x->n_tokens;
         int steps = pol->n_steps[i];
         if (steps != x->n_spans || steps < 1) {
             s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: episode %u has %d spans but the agent recorded %d decisions",
                           x->episode, x->n_spans, steps);
             break;
         }
-        int e_idx = buf->n_episodes, at = buf->n_steps;
+        size_t src = (size_t)i * pol->max_spans;
+        /* truncated by max_new_tokens: V of the state after the last token; by a full member context
+         * (which cannot take that token): V at the last decision, the closest state we have */
+        rlae_record_steps st = {.steps = steps, .D = D, .K = K, .L = L, .obs = pol->obs + src * D,
+                                .action = pol->action + src * K, .logp = pol->logp + src * L,
+                                .value = pol->value + src,
+                                .bootstrap = pol->has_bootstrap[i] ? pol->bootstrap[i] : pol->value[src + steps - 1]};
+        s = rlae_record_append(rec, (uint32_t)(first + i), x, reward, sc.correct, prompts[i], &st);
+    }
+    for (int i = 0; i < n; i++) {
+        rlae_episode_free(&ep[i]);
+        free(prompts[i]);
+    }
+    return s;
+}
+
+/* The iteration's records (from every rank, any order) back in episode order: ep, prompts, rewards
+ * and the span buffer, filled exactly as one process running the batches in turn would fill them. */
+static rlae_status read_records(const rlae_record_buf *all, int E, int D, int K, int L, rlae_episode *ep,
+                                char **prompts, double *reward, int *correct, span_buffer *buf)
+{
+    rlae_record_steps *st = rlae_calloc((size_t)E, sizeof *st);
+    if (!st)
+        return RLAE_ERR_NOMEM;
+    rlae_status s = RLAE_OK;
+    int got = 0;
+    for (size_t at = 0; at < all->len && s == RLAE_OK;) {
+        rlae_record r;
+        if ((s = rlae_record_read(all->data, all->len, &at, D, K, L, &r)) != RLAE_OK)
+            break;
+        int j = (int)r.index;
+        if (j >= E || prompts[j]) {
+            rlae_episode_free(&r.ep);
+            free(r.prompt);
+            s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: episode position %d arrived twice or is past %d", j, E);
+            break;
+        }
+        ep[j] = r.ep;
+        prompts[j] = r.prompt;
+        reward[j] = r.reward;
+        correct[j] = r.correct;
+        st[j] = r.st;
+        got++;
+    }
+    if (s == RLAE_OK && got != E)
+        s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: %d of the iteration's %d episodes arrived", got, E);
+    buf->n_steps = buf->n_episodes = 0;
+    for (int j = 0; j < E && s == RLAE_OK; j++) {
+        int steps = st[j].steps, at = buf->n_steps;
         if (at + steps > buf->cap_steps) {
             s = rlae_fail(RLAE_ERR_RUNTIME, "trainer: span buffer full (%d steps)", buf->cap_steps);
             break;
         }
-        size_t src = (size_t)i * pol->max_spans;
-        memcpy(buf->obs + (size_t)at * D, pol->obs + src * D, sizeof(float) * (size_t)steps * D);
-        memcpy(buf->action + (size_t)at * K, pol->action + src * K, sizeof(float) * (size_t)steps * K);
-        memcpy(buf->logp + (size_t)at * L, pol->logp + src * L, sizeof(float) * (size_t)steps * L);
-        memcpy(buf->value + at, pol->value + src, sizeof(float) * (size_t)steps);
+        memcpy(buf->obs + (size_t)at * D, st[j].obs, sizeof(float) * (size_t)steps * D);
+        memcpy(buf->action + (size_t)at * K, st[j].action, sizeof(float) * (size_t)steps * K);
+        memcpy(buf->logp + (size_t)at * L, st[j].logp, sizeof(float) * (size_t)steps * L);
+        memcpy(buf->value + at, st[j].value, sizeof(float) * (size_t)steps);
         for (int t = 0; t < steps; t++)
             buf->reward[at + t] = 0;
-        buf->reward[at + steps - 1] = (float)reward[i];
-        buf->terminated[e_idx] = (unsigned char)x->terminated;
-        /* truncated by max_new_tokens: V of the state after the last token; by a full member context
-         * (which cannot take that token): V at the last decision, the closest state we have */
-        buf->bootstrap[e_idx] = pol->has_bootstrap[i] ? pol->bootstrap[i] : pol->value[src + steps - 1];
+        buf->reward[at + steps - 1] = (float)reward[j];
+        buf->terminated[j] = (unsigned char)ep[j].terminated;
+        buf->bootstrap[j] = st[j].bootstrap;
         buf->n_steps = at + steps;
-        buf->n_episodes = e_idx + 1;
-        buf->offset[buf->n_episodes] = buf->n_steps;
+        buf->n_episodes = j + 1;
+        buf->offset[j + 1] = buf->n_steps;
     }
+    free(st);
     return s;
 }
 
@@ -230,7 +311,8 @@ static rlae_status log_iteration(rlae_runlog *log, const rlae_config *cfg, const
             const env_item *it = &td->items.v[items[j]];
             int o = b->offset[j];
             rows[j] = (rlae_runlog_episode){.ep = &ep[j], .id = ep[j].episode, .iteration = iteration,
-                                            .task = td->task->name, .item = (int64_t)items[j],
+                                            .task = td->task->name,
+                                            .item = (int64_t)items[j],
                                             .reward = (float)reward[j], .correct = correct[j], .prompt = prompts[j],
                                             .gold = it->n_gold > 0 ? it->gold[0] : NULL, .policy = NULL,
                                             .logp = lp + o, .value = b->value + o, .advantage = adv + o,
@@ -341,15 +423,19 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
                          rlae_config_enum_name("ensemble.policy", (int)cfg->ensemble.policy));
     trainer t;
     memset(&t, 0, sizeof t);
-    FILE *out = opt->progress;
+    /* several ranks (docs/distributed.md): rank 0 alone writes the run directory and prints */
+    rlae_comm *comm = opt->comm;
+    const int rank = rlae_comm_rank(comm), size = rlae_comm_size(comm), lead = rank == 0;
+    const int model_par = size > 1 && cfg->dist.placement == RLAE_PLACE_MODEL_PARALLEL;
+    FILE *out = lead ? opt->progress : NULL;
     const char *dir = cfg->run.out_dir;
-    rlae_status s = rlae_mkdir_p(dir);
+    rlae_status s = lead ? rlae_mkdir_p(dir) : RLAE_OK;
     if (s == RLAE_OK && !(t.ckpt = rlae_train_checkpoint_path(dir)))
         s = RLAE_ERR_NOMEM;
-    if (s == RLAE_OK && !opt->resume && rlae_path_exists(t.ckpt))
+    if (s == RLAE_OK && lead && !opt->resume && rlae_path_exists(t.ckpt))
         s = rlae_fail(RLAE_ERR_INPUT, "%s already holds a run (checkpoint.bin); resume it with --resume %s or "
                       "choose another run.out_dir", dir, dir);
-    if (s == RLAE_OK && !opt->resume)
+    if (s == RLAE_OK && lead && !opt->resume)
         s = write_resolved_config(cfg, dir);
     int B = cfg->ensemble.batch_size, E = cfg->train.episodes_per_iter;
     if (s == RLAE_OK)
@@ -361,7 +447,10 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     rlae_agent_spec spec = agent_spec(cfg, &t.ens);
     int start = 0;
     if (s == RLAE_OK)
-        s = opt->resume ? read_checkpoint(t.ckpt, &spec, &t.agent, &start) : rlae_agent_new(&spec, &t.agent);
+        s = opt->resume ? read_checkpoint_comm(comm, t.ckpt, &spec, &t.agent, &start) : rlae_agent_new(&spec, &t.agent);
+    if (s == RLAE_OK)
+        s = rlae_comm_check_equal(comm, rlae_agent_params(t.agent), sizeof(float) * rlae_agent_n_params(t.agent),
+                                  "the initial agent parameters");
     int K = t.ens.n_members, spans = spec.max_spans - 1;
     if (s == RLAE_OK)
         s = rlae_agent_policy_init(&t.act, t.agent, K, B, spans, 0);
@@ -372,8 +461,14 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     if (s == RLAE_OK && (!(t.ep = rlae_calloc((size_t)E, sizeof *t.ep)) ||
                          !(t.prompts = rlae_calloc((size_t)E, sizeof *t.prompts))))
         s = RLAE_ERR_NOMEM;
-    if (s == RLAE_OK)
+    if (s == RLAE_OK && lead)
         s = open_log(cfg, opt->resume, start, K, t.ens.vu, &t.meta, &t.log, &t.log_path);
+    if (s == RLAE_OK && out && size > 1) {
+        fprintf(out, "train: %d ranks, dist.backend %s, dist.placement %s\n", size,
+                rlae_config_enum_name("dist.backend", (int)rlae_comm_backend(comm)),
+                rlae_config_enum_name("dist.placement", (int)cfg->dist.placement));
+        fflush(out);
+    }
     if (s == RLAE_OK && out) {
         fprintf(out, "train: %s, %d members, union %d, task %s (%zu train / %zu eval items), agent %s with %zu "
                 "parameters, %s iteration %d of %d\n", dir, K, rlae_vocab_union_size(t.ens.vu), t.train.task->name,
@@ -387,7 +482,9 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     int *correct = rlae_malloc(sizeof(int) * (size_t)E);
     size_t *items = rlae_malloc(sizeof(size_t) * (size_t)E);
     uint32_t *ids = rlae_malloc(sizeof(uint32_t) * (size_t)E);
-    if (s == RLAE_OK && (!reward || !correct || !items || !ids))
+    size_t *counts = rlae_malloc(sizeof(size_t) * (size_t)size);
+    rlae_record_buf rec = {0}, gathered = {0};
+    if (s == RLAE_OK && (!reward || !correct || !items || !ids || !counts))
         s = RLAE_ERR_NOMEM;
     for (int it = start; it < iters && s == RLAE_OK; it++) {
         rlae_timer tm;
@@ -398,31 +495,58 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
             items[j] = rlae_rng_below(&rng, (uint32_t)t.train.items.n);
             ids[j] = (uint32_t)((uint64_t)it * (uint64_t)E + (uint64_t)j);
         }
-        t.buf.n_steps = t.buf.n_episodes = 0;
-        double toks = 0, wsum[8] = {0};
         for (int j = 0; j < t.n_ep; j++) {
             rlae_episode_free(&t.ep[j]);
             free(t.prompts[j]);
             t.prompts[j] = NULL;
         }
-        t.n_ep = 0;
-        for (int at = 0; at < E && s == RLAE_OK; at += B) {
+        /* Rollout chunks of batch_size episodes, the same chunks for any number of ranks, so each is
+         * computed with the identical batch. data_parallel: chunk q on rank q % size, then every
+         * rank gathers every record; model_parallel: every rank takes part in every chunk. */
+        rec.len = 0;
+        for (int at = 0, q = 0; at < E && s == RLAE_OK; at += B, q++) {
             int m = E - at < B ? E - at : B;
-            s = run_batch(&t.ens, cfg, &t.train, items + at, ids + at, m, &t.act, &t.buf, reward + at, correct + at,
-                          &toks, wsum, t.ep + at, t.prompts + at);
+            if (model_par || rlae_comm_chunk_owner(comm, q) == rank)
+                s = run_batch(&t.ens, cfg, &t.train, items + at, ids + at, at, m, &t.act, &rec);
+        }
+        const rlae_record_buf *all = &rec;
+        if (s == RLAE_OK && size > 1 && !model_par) {
+            s = rlae_comm_allgather_size(comm, rec.len, counts);
+            size_t total = 0;
+            for (int r = 0; r < size; r++)
+                total += counts[r];
+            gathered.len = 0;
             if (s == RLAE_OK)
-                t.n_ep = at + m;
+                s = rlae_record_buf_reserve(&gathered, total);
+            if (s == RLAE_OK)
+                s = rlae_comm_allgatherv(comm, rec.data, gathered.data, counts, RLAE_DEV_CPU);
+            gathered.len = total;
+            all = &gathered;
+        }
+        t.n_ep = E;
+        if (s == RLAE_OK)
+            s = read_records(all, E, t.act.obs_dim, K, t.act.logp_width, t.ep, t.prompts, reward, correct, &t.buf);
+        double toks = 0, wsum[8] = {0};
+        for (int j = 0; j < E && s == RLAE_OK; j++) {
+            const rlae_episode *x = &t.ep[j];
+            toks += x->n_tokens;
+            for (int sp = 0; sp < x->n_spans; sp++)
+                for (int k = 0; k < K; k++)
+                    wsum[k] += x->span_weights[sp * K + k] / x->n_spans;
         }
         rlae_span_batch sb = {.n_episodes = t.buf.n_episodes, .offset = t.buf.offset, .obs = t.buf.obs,
                               .action = t.buf.action, .logp = t.buf.logp, .value = t.buf.value,
                               .reward = t.buf.reward, .terminated = t.buf.terminated, .bootstrap = t.buf.bootstrap};
         rlae_train_iteration row;
         memset(&row, 0, sizeof row);
-        if (s == RLAE_OK)
+        if (s == RLAE_OK && lead)
             s = log_iteration(t.log, cfg, &t.train, &t.buf, t.act.logp_width, it + 1, t.ep, t.prompts, items, reward,
                               correct);
         if (s == RLAE_OK)
-            s = rlae_agent_update(t.agent, &cfg->algorithm, &sb, it, iters, &row.update);
+            s = rlae_agent_update_comm(t.agent, &cfg->algorithm, &sb, it, iters, comm, &row.update);
+        if (s == RLAE_OK && (it + 1) % DIST_CHECK_EVERY == 0)
+            s = rlae_comm_check_equal(comm, rlae_agent_params(t.agent), sizeof(float) * rlae_agent_n_params(t.agent),
+                                      "agent parameters");
         if (s != RLAE_OK)
             break;
         row.iteration = it + 1;
@@ -435,7 +559,7 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
             row.mean_weight[k] = wsum[k] / E;
         row.seconds = rlae_timer_elapsed(&tm);
         rlae_runlog_update ur = {.iteration = it + 1, .m = row.update, .seconds = row.seconds};
-        if ((s = rlae_runlog_append_update(t.log, &ur)) != RLAE_OK)
+        if (lead && (s = rlae_runlog_append_update(t.log, &ur)) != RLAE_OK)
             break;
         if (out) {
             fprintf(out, "iter %d/%d reward %.3f acc %.3f len %.1f w=[", it + 1, iters, row.reward, row.accuracy,
@@ -450,9 +574,13 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
         }
         if (last)
             *last = row;
-        int final = it + 1 == iters, stop = stop_requested;
+        int final = it + 1 == iters, stop = 0;
+        /* every rank stops after the same iteration */
+        if ((s = rlae_comm_any(comm, stop_requested, &stop)) != RLAE_OK)
+            break;
         int ev = cfg->train.eval_every;
-        if (final || (ev > 0 && (it + 1) % ev == 0)) {
+        /* data_parallel: rank 0 evaluates alone; model_parallel: every rank holds part of the ensemble */
+        if ((lead || model_par) && (final || (ev > 0 && (it + 1) % ev == 0))) {
             rlae_eval_options eo = rlae_eval_options_from_config(cfg);
             eo.items = &t.eval.items;
             eo.pool = &t.eval.pool;
@@ -473,7 +601,7 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
                                                     .accuracy = er.groups[g].accuracy, .ci_low = er.groups[g].ci_low,
                                                     .ci_high = er.groups[g].ci_high, .n = (int64_t)er.groups[g].n};
                 }
-                s = rlae_runlog_append_eval(t.log, nr, rows);
+                s = lead ? rlae_runlog_append_eval(t.log, nr, rows) : RLAE_OK;
             }
             if (s == RLAE_OK && out) {
                 fprintf(out, "eval iter %d: %s/%s accuracy %.3f [%.3f, %.3f] (n %zu, %s, deterministic weights)\n",
@@ -485,9 +613,9 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
          * a resume never finds a checkpoint ahead of the log */
         int ce = cfg->train.checkpoint_every;
         int ckpt = final || stop || (ce > 0 && (it + 1) % ce == 0);
-        if (s == RLAE_OK && (ckpt || (it + 1) % cfg->log.flush_every == 0))
+        if (s == RLAE_OK && lead && (ckpt || (it + 1) % cfg->log.flush_every == 0))
             s = rlae_runlog_flush(t.log, it + 1);
-        if (s == RLAE_OK && ckpt)
+        if (s == RLAE_OK && lead && ckpt)
             s = write_checkpoint(t.ckpt, t.agent, it + 1);
         if (s == RLAE_OK && stop && !final) {
             if (out)
@@ -499,6 +627,9 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     free(correct);
     free(items);
     free(ids);
+    free(counts);
+    rlae_record_buf_free(&rec);
+    rlae_record_buf_free(&gathered);
     trainer_free(&t);
     return s;
 }

@@ -11,13 +11,23 @@
  * checkpoint.bin (agent, optimiser, value normaliser and the next iteration; written atomically every
  * train.checkpoint_every iterations, at the end, and when a stop is requested). Everything random is
  * keyed by (seed, iteration or episode, span, token), so a run resumed from a checkpoint continues
- * exactly as the uninterrupted run would have. */
+ * exactly as the uninterrupted run would have.
+ *
+ * Several ranks (options.comm, dist.placement; docs/distributed.md): an iteration's episodes are cut
+ * into rollout chunks of ensemble.batch_size, the same chunks for any number of ranks. data_parallel
+ * runs chunk q on rank q % size and gathers every episode record to every rank in episode order;
+ * model_parallel runs every chunk on every rank with the members spread over the ranks. The update's
+ * gradient chunks are spread over the ranks too (agent.h). Episodes, log and agent parameters are
+ * bit-identical to a one-process run with the same seed; the parameters are compared across ranks
+ * (a hash) after every update. Rank 0 alone writes config.yaml, the run log, the checkpoints and the
+ * progress lines, and evaluates (data_parallel) or leads the evaluation (model_parallel). */
 #ifndef RLAE_RUN_TRAINER_H
 #define RLAE_RUN_TRAINER_H
 
 #include "algorithms/agent.h"
 #include "config/config.h"
 #include "core/status.h"
+#include "dist/comm.h"
 #include "run/ensemble_setup.h"
 
 #include <stdio.h>
@@ -25,6 +35,7 @@
 typedef struct {
     int resume;     /* continue from <run.out_dir>/checkpoint.bin */
     FILE *progress; /* one line per iteration and evaluation; NULL = silent */
+    rlae_comm *comm; /* the ranks of a multi-process run (dist/comm.h); NULL = one process */
 } rlae_train_options;
 
 /* Per-iteration summary, for callers and tests. */
