@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
+#include "dist/comm.h"
 #include "ops.h"
 
 #include <math.h>
@@ -38,6 +39,7 @@ struct rlae_rollout {
     uint32_t *ep_ids;
     double *acc_logp;  /* [max_batch, K] sums over the current span */
     int *acc_agree, *acc_n;
+    rlae_comm *comm; /* model_parallel (rlae_rollout_set_comm); NULL: every member runs here */
     rlae_rollout_timing timing;
 };
 
@@ -222,6 +224,48 @@ static rlae_status record_fed(rlae_episode *e, int k, size_t *cap, const int32_t
     return RLAE_OK;
 }
 
+void rlae_rollout_set_comm(rlae_rollout *r, rlae_comm *comm)
+{
+    r->comm = comm && rlae_comm_size(comm) > 1 ? comm : NULL;
+}
+
+/* Member k's forward of n sequences. model_parallel: only the member's rank (k % size) runs it;
+ * the others just advance the member's cache lengths (they hold no state of it that is read), and
+ * members_share then hands every rank the outputs. */
+static rlae_status member_compute(rlae_rollout *r, int k, int n, const int *slots, const int *n_new,
+                                  const int32_t *tokens)
+{
+    rlae_member *m = &r->m[k];
+    if (r->comm && rlae_comm_chunk_owner(r->comm, k) != rlae_comm_rank(r->comm)) {
+        for (int i = 0; i < n; i++)
+            m->cache.len[slots[i]] += n_new[i];
+        return RLAE_OK;
+    }
+    return rlae_forward(&m->model, &m->cache, n, slots, n_new, tokens, r->logits[k], r->hidden[k]);
+}
+
+/* model_parallel, after every member_compute of a step: each member's logits and hidden rows go
+ * from its rank to every rank, so every rank mixes exactly the numbers one process would. The
+ * members' logits are moved rather than the weighted union distributions summed across ranks: the
+ * mixer adds member after member into one float accumulator, several tokens of one member may land
+ * on one union entry, and per-rank partial sums would round differently (docs/distributed.md). */
+static rlae_status members_share(rlae_rollout *r, int n)
+{
+    if (!r->comm)
+        return RLAE_OK;
+    rlae_timer tm;
+    rlae_timer_start(&tm);
+    for (int k = 0; k < r->K; k++) {
+        int owner = rlae_comm_chunk_owner(r->comm, k);
+        const rlae_model_config *c = &r->m[k].w.cfg;
+        RLAE_TRY(rlae_comm_bcast(r->comm, r->logits[k], sizeof(float) * (size_t)n * c->vocab_size, owner, r->dev));
+        RLAE_TRY(rlae_comm_bcast(r->comm, r->hidden[k], sizeof(float) * (size_t)n * c->dim, owner, r->dev));
+        r->timing.comm_bytes += (long)(sizeof(float) * (size_t)n * (c->vocab_size + c->dim));
+    }
+    r->timing.comm += rlae_timer_elapsed(&tm);
+    return RLAE_OK;
+}
+
 /* Prompt encoding and prefill of every member for the B sequences. */
 static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_episode *ep)
 {
@@ -252,14 +296,14 @@ static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int
         for (int b = 0, at = 0; b < B && s == RLAE_OK; at += (int)n[b], b++)
             memcpy(flat + at, ids[b], n[b] * sizeof *flat);
         if (s == RLAE_OK)
-            s = rlae_forward(&m->model, &m->cache, B, r->slots, r->n_new[k], flat, r->logits[k], r->hidden[k]);
+            s = member_compute(r, k, B, r->slots, r->n_new[k], flat);
         free(flat);
         for (int b = 0; b < B && ids; b++)
             free(ids[b]);
         free(ids);
         free(n);
     }
-    return s;
+    return s == RLAE_OK ? members_share(r, B) : s;
 }
 
 /* What a policy sees for the n_active rows of r->active (rlae_span_state): statistics of every
@@ -314,6 +358,9 @@ static rlae_status span_boundary(rlae_rollout *r, int n_active, int t, rlae_weig
     rlae_span_state st;
     RLAE_TRY(span_state(r, n_active, t, ep, max_new, hid, hdim, &st));
     RLAE_TRY(pol->decide(pol, &st, r->w_row));
+    /* model_parallel: every rank's policy saw the same state; rank 0's weights are the ones used */
+    if (r->comm)
+        RLAE_TRY(rlae_comm_bcast(r->comm, r->w_row, sizeof(float) * (size_t)n_active * K, 0, RLAE_DEV_CPU));
     for (int i = 0; i < n_active; i++) {
         int b = r->active[i];
         double sum = 0;
@@ -402,8 +449,8 @@ static rlae_status final_states(rlae_rollout *r, int B, rlae_weight_policy *pol,
     if (n == 0)
         return RLAE_OK;
     for (int k = 0; k < K; k++)
-        RLAE_TRY(rlae_forward(&r->m[k].model, &r->m[k].cache, n, r->slots, r->n_new[k], r->feed[k], r->logits[k],
-                              r->hidden[k]));
+        RLAE_TRY(member_compute(r, k, n, r->slots, r->n_new[k], r->feed[k]));
+    RLAE_TRY(members_share(r, n));
     const float *hid[RLAE_MIX_MAX_MEMBERS];
     int hdim[RLAE_MIX_MAX_MEMBERS];
     rlae_span_state st;
@@ -575,10 +622,10 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
         if (n_active == 0)
             break;
         rlae_timer_start(&tm);
-        for (int k = 0; k < K; k++)
-            if ((s = rlae_forward(&r->m[k].model, &r->m[k].cache, n_active, r->slots, r->n_new[k], r->feed[k],
-                                  r->logits[k], r->hidden[k])) != RLAE_OK)
-                goto fail;
+        for (int k = 0; k < K && s == RLAE_OK; k++)
+            s = member_compute(r, k, n_active, r->slots, r->n_new[k], r->feed[k]);
+        if (s != RLAE_OK || (s = members_share(r, n_active)) != RLAE_OK)
+            goto fail;
         r->timing.forward += rlae_timer_elapsed(&tm);
     }
 

@@ -92,6 +92,8 @@ typedef struct {
     long steps;       /* mix_select calls */
     long tokens;      /* union tokens generated, summed over sequences */
     long member_tokens; /* tokens appended to members' caches after prefill, summed over members */
+    double comm;      /* model_parallel: broadcasts of the members' outputs (rlae_rollout_set_comm) */
+    long comm_bytes;  /* bytes those broadcasts moved */
 } rlae_rollout_timing;
 
 typedef struct rlae_rollout rlae_rollout;
@@ -107,5 +109,13 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
                              rlae_episode *episodes);
 
 const rlae_rollout_timing *rlae_rollout_get_timing(const rlae_rollout *r);
+
+/* dist.placement model_parallel (docs/distributed.md): member k's forward runs only on rank
+ * k % size of comm, and its logits and hidden rows are broadcast to every rank after each step;
+ * every rank mixes and selects the same tokens, with rank 0's weights at every span boundary (each
+ * rank's policy sees the same state). Every rank calls rlae_rollout_run with the same requests.
+ * comm NULL or of one rank: every member runs here (the default). */
+struct rlae_comm;
+void rlae_rollout_set_comm(rlae_rollout *r, struct rlae_comm *comm);
 
 #endif

@@ -440,6 +440,8 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     int B = cfg->ensemble.batch_size, E = cfg->train.episodes_per_iter;
     if (s == RLAE_OK)
         s = rlae_ensemble_open(&t.ens, cfg, B);
+    if (s == RLAE_OK && model_par)
+        rlae_rollout_set_comm(t.ens.ro, comm); /* member k's forward on rank k % size */
     if (s == RLAE_OK)
         s = rlae_task_data_load(cfg, "train", 0, &t.train);
     if (s == RLAE_OK)
@@ -622,6 +624,14 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
                 fprintf(out, "train: stopped after iteration %d; checkpoint written; continue with --resume\n", it + 1);
             s = rlae_fail(RLAE_ERR_INTERRUPTED, "training stopped after iteration %d (checkpoint %s)", it + 1, t.ckpt);
         }
+    }
+    if (model_par && out && t.ens.ro) {
+        const rlae_rollout_timing *tg = rlae_rollout_get_timing(t.ens.ro);
+        if (tg->steps > 0 && tg->tokens > 0)
+            fprintf(out, "train: model_parallel broadcasts of the members' outputs on rank 0 (waits for the slowest "
+                    "member's rank included): %.3f ms per decoding step, %.1f us per generated token, %.1f KiB per "
+                    "step\n", 1e3 * tg->comm / (double)tg->steps,
+                    1e6 * tg->comm / (double)tg->tokens, (double)tg->comm_bytes / 1024.0 / (double)tg->steps);
     }
     free(reward);
     free(correct);
