@@ -44,9 +44,9 @@ def open_run(h5py, path):
     if meta is None or _s(meta.attrs.get("format", b"")) != "rlae-runlog":
         f.close()
         raise NotARunFile(f"{path}: an HDF5 file, but not an rlae run file (no /meta format 'rlae-runlog')")
-    if int(meta.attrs.get("schema_version", 0)) > 1:
+    if int(meta.attrs.get("schema_version", 0)) > 2:
         f.close()
-        raise NotARunFile(f"{path}: run file schema {int(meta.attrs['schema_version'])}; this script reads 1")
+        raise NotARunFile(f"{path}: run file schema {int(meta.attrs['schema_version'])}; this script reads 1 and 2")
     for t in TABLES + ("iterations",):
         if t not in f:
             f.close()

@@ -28,7 +28,7 @@ typedef struct {
 } iter_stat;
 
 typedef struct {
-    char name[RLAE_RUNLOG_NAME_LEN];
+    char name[2 * RLAE_RUNLOG_NAME_LEN]; /* "task" or "task/subject" */
     long n, spans;
     double reward, correct, w[RLAE_MAX_MEMBERS];
 } task_stat;
@@ -149,13 +149,17 @@ static rlae_status summary(rlae_runlog_reader *r, const char *path)
             it->n++;
             it->reward += er[i].reward;
             it->correct += er[i].correct;
+            /* grouped by task and, where items have one, subject (MMLU subject, synthetic skill):
+             * what shows whether the agent trusts members differently per kind of question */
             int ti = 0;
-            er[i].task[RLAE_RUNLOG_NAME_LEN - 1] = '\0';
-            while (ti < n_tasks && strcmp(tasks[ti].name, er[i].task) != 0)
+            char key[2 * RLAE_RUNLOG_NAME_LEN];
+            er[i].task[RLAE_RUNLOG_NAME_LEN - 1] = er[i].subject[RLAE_RUNLOG_NAME_LEN - 1] = '\0';
+            snprintf(key, sizeof key, er[i].subject[0] ? "%s/%s" : "%s", er[i].task, er[i].subject);
+            while (ti < n_tasks && strcmp(tasks[ti].name, key) != 0)
                 ti++;
             if (ti == n_tasks && n_tasks < MAX_TASKS) {
                 memset(&tasks[ti], 0, sizeof tasks[ti]);
-                memcpy(tasks[ti].name, er[i].task, RLAE_RUNLOG_NAME_LEN);
+                memcpy(tasks[ti].name, key, sizeof key);
                 n_tasks++;
             }
             if (ti == MAX_TASKS)
@@ -236,7 +240,8 @@ static rlae_status summary(rlae_runlog_reader *r, const char *path)
         }
     }
     if (n_tasks > 0) {
-        printf("\nper task\n  %-20s %8s  %8s  %8s  mean weight", "task", "episodes", "reward", "accuracy");
+        printf("\nper task (and subject)\n  %-20s %8s  %8s  %8s  mean weight", "task", "episodes", "reward",
+               "accuracy");
         for (int k = 0; k < K; k++)
             printf(" %8.8s", rlae_runlog_reader_member(r, k));
         printf("\n");

@@ -452,6 +452,7 @@ rlae_status rlae_runlog_append_episodes(rlae_runlog *log, int n, const rlae_runl
         er[i].id = x->id;
         er[i].iteration = x->iteration;
         copy_name(er[i].task, x->task);
+        copy_name(er[i].subject, x->subject ? x->subject : "");
         er[i].item = x->item;
         er[i].reward = x->reward;
         er[i].correct = x->correct != 0;

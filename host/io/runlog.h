@@ -30,7 +30,7 @@
 #include "core/status.h"
 #include "ensemble/rollout.h"
 
-#define RLAE_RUNLOG_SCHEMA_VERSION 1
+#define RLAE_RUNLOG_SCHEMA_VERSION 2 /* 2: /episodes gained `subject` */
 #define RLAE_RUNLOG_FORMAT "rlae-runlog" /* /meta attribute `format`: identifies the file */
 #define RLAE_RUNLOG_NAME_LEN 32          /* fixed-size string columns (task, method), NUL included */
 
@@ -75,8 +75,9 @@ typedef struct {
     const rlae_episode *ep; /* tokens, probabilities, spans and weights, end reason, response text */
     int64_t id;             /* episode id (the rollout's sampling key) */
     int iteration;
-    const char *task; /* task name (truncated to RLAE_RUNLOG_NAME_LEN - 1 bytes) */
-    int64_t item;     /* index of the item in its split */
+    const char *task;    /* task name (truncated to RLAE_RUNLOG_NAME_LEN - 1 bytes) */
+    const char *subject; /* the item's MMLU subject or synthetic skill; NULL: "" */
+    int64_t item;        /* index of the item in its split */
     float reward;
     int correct;
     const char *prompt, *gold; /* may be NULL ("") */
@@ -149,6 +150,7 @@ typedef struct {
     int64_t id;
     int32_t iteration;
     char task[RLAE_RUNLOG_NAME_LEN];
+    char subject[RLAE_RUNLOG_NAME_LEN]; /* "" when the task has none (schema 2; "" in schema-1 files) */
     int64_t item;
     float reward;
     uint8_t correct, terminated, truncated, end_reason; /* end_reason: rlae_end_reason */

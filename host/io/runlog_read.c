@@ -16,6 +16,7 @@ struct rlae_runlog_reader {
     hid_t mt[RLAE_RUNLOG_N_TABLES];
     int64_t rows[RLAE_RUNLOG_N_TABLES]; /* committed */
     int K;
+    int64_t version; /* schema version of the file */
     char *names[RLAE_MAX_MEMBERS], *whash[RLAE_MAX_MEMBERS], *thash[RLAE_MAX_MEMBERS];
     int n_seeds;
     char **seed_names;
@@ -184,6 +185,7 @@ static rlae_status read_meta(rlae_runlog_reader *r)
     free(fmt);
     if (s == RLAE_OK) {
         r->K = (int)K;
+        r->version = ver;
         if (runlog_attr_strings(g, "member_names", r->K, r->names) < 0)
             s = bad(r, "/meta member_names missing or not n_members strings: the file is damaged");
         if (runlog_attr_strings(g, "member_weight_sha256", r->K, r->whash) < 0)
@@ -225,11 +227,32 @@ static rlae_status read_meta(rlae_runlog_reader *r)
     return s;
 }
 
+/* A copy of the compound type `t` without its member `name` (same size and offsets): reading with it
+ * leaves that field as the caller's buffer had it. Closes `t`. */
+static hid_t compound_without(hid_t t, const char *name)
+{
+    hid_t c = H5Tcreate(H5T_COMPOUND, H5Tget_size(t));
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n && c >= 0; i++) {
+        char *m = H5Tget_member_name(t, (unsigned)i);
+        if (m && strcmp(m, name) != 0) {
+            hid_t mt = H5Tget_member_type(t, (unsigned)i);
+            H5Tinsert(c, m, H5Tget_member_offset(t, (unsigned)i), mt);
+            H5Tclose(mt);
+        }
+        H5free_memory(m);
+    }
+    H5Tclose(t);
+    return c;
+}
+
 static rlae_status open_tables(rlae_runlog_reader *r)
 {
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
         const char *nm = rlae_runlog_table_name(t);
         r->mt[t] = runlog_row_type(t, r->K, 0);
+        if (t == RLAE_RUNLOG_EPISODES && r->version < 2 && r->mt[t] >= 0)
+            r->mt[t] = compound_without(r->mt[t], "subject"); /* schema 1: no subject ("" when read) */
         if (H5Lexists(r->file, nm, H5P_DEFAULT) <= 0 || (r->ds[t] = H5Dopen2(r->file, nm, H5P_DEFAULT)) < 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: rlae run file without dataset /%s: the file is damaged",
                              r->path, nm);

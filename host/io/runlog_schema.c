@@ -87,6 +87,7 @@ hid_t runlog_row_type(rlae_runlog_table t, int K, int file)
         INS(c, S, id, H5T_NATIVE_INT64);
         INS(c, S, iteration, H5T_NATIVE_INT32);
         INS(c, S, task, s);
+        INS(c, S, subject, s);
         INS(c, S, item, H5T_NATIVE_INT64);
         INS(c, S, reward, H5T_NATIVE_FLOAT);
         INS(c, S, correct, H5T_NATIVE_UINT8);

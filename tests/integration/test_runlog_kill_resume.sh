@@ -99,7 +99,7 @@ for a in ("format", "schema_version", "rlae_version", "git_rev", "config_yaml", 
           "seeds", "log_tokens", "log_text"):
     assert a in m, a
 K = int(m["n_members"])
-cols = {"episodes": "id iteration task item reward correct terminated truncated end_reason n_tokens n_spans token_offset span_offset",
+cols = {"episodes": "id iteration task subject item reward correct terminated truncated end_reason n_tokens n_spans token_offset span_offset",
         "spans": "episode t token_start weights policy features logp value advantage return",
         "tokens": "episode t token mixed_prob member_prob member_top1",
         "text": "episode prompt response gold",
