@@ -311,7 +311,7 @@ static rlae_status log_iteration(rlae_runlog *log, const rlae_config *cfg, const
             const env_item *it = &td->items.v[items[j]];
             int o = b->offset[j];
             rows[j] = (rlae_runlog_episode){.ep = &ep[j], .id = ep[j].episode, .iteration = iteration,
-                                            .task = td->task->name,
+                                            .task = td->task->name, .subject = it->subject,
                                             .item = (int64_t)items[j],
                                             .reward = (float)reward[j], .correct = correct[j], .prompt = prompts[j],
                                             .gold = it->n_gold > 0 ? it->gold[0] : NULL, .policy = NULL,
