@@ -43,7 +43,7 @@ int rlae_weights_tensor_list(rlae_model_weights *w, rlae_weight_ref *out, int ca
     return n;
 }
 
-int rlae_weights_tensor_count(const rlae_model_weights *w) { return 2 + 12 * w->cfg.n_layers + 2; }
+int rlae_weights_tensor_count(const rlae_model_weights *w) { return 1 + 12 * w->cfg.n_layers + 2; }
 
 size_t rlae_model_weights_bytes(const rlae_model_weights *w)
 {

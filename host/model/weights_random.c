@@ -84,7 +84,7 @@ rlae_status rlae_model_weights_random(rlae_model_weights *w, const rlae_model_co
     if (s == RLAE_OK && !refs)
         s = RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
-        rlae_weights_tensor_list(w, refs, n);
+        n = rlae_weights_tensor_list(w, refs, n);
     for (int i = 0; s == RLAE_OK && i < n; i++) {
         rlae_tensor *t = refs[i].t;
         if (!t->data || !t->owned)
