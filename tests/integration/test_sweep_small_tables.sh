@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The other small experiments (experiments/small/{generalisation,latency,span}.yaml) run to the end
-# and produce their tables: generalisation evaluates the agent trained on addition (one training
+# and produce their tables: generalisation evaluates the agent trained on reversal (one training
 # run) on every skill; latency gives ms/item and items/s cells from each run's done.json and eval.h5;
 # the span ablation gives one column per span with --by span, each cell the mean over tasks of the
 # per-task cells of the plain table (checked here from the two tables' own numbers). The paper-scale
@@ -18,13 +18,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 for x in generalisation latency span; do
   "$RLAE" sweep experiments/small/$x.yaml --out "$tmp/$x" --jobs 2 > "$tmp/$x.txt" 2>&1 || fail "$x: $(tail -5 "$tmp/$x.txt")"
 done
-# generalisation: one agent trained (on addition), evaluated on 3 skills
+# generalisation: one agent trained (on reversal), evaluated on 3 skills
 [ "$(ls -d "$tmp"/generalisation/runs/train-* | wc -l)" = 1 ] || fail "generalisation: not exactly one training run"
 [ "$(ls -d "$tmp"/generalisation/runs/rlae_ppo-* | wc -l)" = 3 ] || fail "generalisation: not 3 agent evaluations"
-grep -q -- "--method agent:$tmp/generalisation/runs/train-rlae_ppo-addition-s1-" "$tmp"/generalisation/runs/rlae_ppo-counting-*/log.txt ||
-  fail "generalisation: counting not evaluated with the addition agent"
+grep -q -- "--method agent:$tmp/generalisation/runs/train-rlae_ppo-reversal-s1-" "$tmp"/generalisation/runs/rlae_ppo-counting-*/log.txt ||
+  fail "generalisation: counting not evaluated with the reversal agent"
 "$RLAE" table experiments/small/generalisation.yaml --out "$tmp/generalisation" > "$tmp/g.md" || fail "generalisation table"
-grep -q "^| method | addition | reversal | counting | average |" "$tmp/g.md" || fail "generalisation table: $(cat "$tmp/g.md")"
+grep -q "^| method | reversal | copy | counting | average |" "$tmp/g.md" || fail "generalisation table: $(cat "$tmp/g.md")"
 # latency: two tables, numbers in every cell
 "$RLAE" table experiments/small/latency.yaml --out "$tmp/latency" --metric latency > "$tmp/l.md" || fail "latency table"
 grep -q "ms per item" "$tmp/l.md" && grep -q "items per second" "$tmp/l.md" || fail "latency tables: $(cat "$tmp/l.md")"
