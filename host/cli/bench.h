@@ -17,7 +17,7 @@ double bench_now_s(void);
 /* Waits for the device's queued work (no-op on the CPU). */
 rlae_status bench_sync(rlae_device dev);
 /* The bandwidth a memory-bound step is compared to, in GB/s, and one line saying how it was
- * measured: on the CPU the streaming read bandwidth (a sum over 256 MiB, best of 3); on CUDA a
+ * measured: on the CPU the streaming read bandwidth (a sum over 256 MiB, best of 5); on CUDA a
  * device-to-device copy (bytes read + bytes written per second, best of 5). */
 rlae_status bench_reference_gbs(rlae_device dev, double *gbs, char *how, size_t n);
 /* Parses an integer option value in [lo, hi]; prints a usage error and returns 2 when it is not. */

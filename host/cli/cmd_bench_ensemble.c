@@ -9,7 +9,8 @@
  * generate NA and NA + N tokens, divided by N: prefill and set-up cancel out, and the device work of
  * every step is finished by the host's read of the chosen tokens. The rows of the LM head for each
  * member's EOS (and, for llama2.c tokenizers, BOS) are zeroed, so a random member never ends an
- * answer early: every sequence generates exactly the requested tokens. */
+ * answer early: every sequence generates exactly the requested tokens.
+ * CPU only until the rollout keeps its per-member buffers on the members' device (see below). */
 #include "cli.h"
 #include "bench.h"
 
@@ -174,6 +175,13 @@ int bench_ensemble(int argc, char **argv)
         return rc;
     char tok_path[4096], device[256], model[512];
     rlae_status s = RLAE_OK;
+    /* ensemble/rollout.c keeps the members' logits and hidden states in host arrays and passes them
+     * to the forward as its outputs: with members on a GPU that would be device code writing to host
+     * memory. Lift this when the rollout allocates them on the members' device. */
+    if (o.dev == RLAE_DEV_CUDA)
+        return cli_report("bench", rlae_fail(RLAE_ERR_UNSUPPORTED, "bench ensemble --device cuda: the ensemble engine "
+                                             "(ensemble/rollout.c) does not run members on a GPU yet (its logits "
+                                             "buffers live on the host); use --device cpu"));
     if (o.tokenizer)
         snprintf(tok_path, sizeof tok_path, "%s", o.tokenizer);
     else
@@ -204,7 +212,7 @@ int bench_ensemble(int argc, char **argv)
         if (s == RLAE_OK && k == 0)
             bench_describe_model(&o, &w, model, sizeof model);
         if (s == RLAE_OK)
-            weights_bytes += (double)rlae_model_weights_nbytes(&w);
+            weights_bytes += (double)rlae_model_weights_bytes(&w);
         if (s == RLAE_OK && (s = rlae_member_from_weights(&e.m[k], name, &w, tok_path, B, capacity)) == RLAE_OK)
             e.K = k + 1;
     }

@@ -1,6 +1,7 @@
 /* `rlae bench model`: prefill and decode throughput of one model, with random weights of a named
- * architecture (model/random_weights.h; generated in memory on the target device, never on disk)
- * or a checkpoint. Reports ms per decode step (median over the timed steps, one warm-up step
+ * architecture (model/random_weights.h; rlae_model_weights_random makes them in memory directly on
+ * the target device, never on disk) or a checkpoint (moved to the device with
+ * rlae_model_weights_to_device). Reports ms per decode step (median over the timed steps, one warm-up step
  * excluded), tokens/s, the bytes a decode step reads (weights + the KV cache at the current
  * lengths), the achieved GB/s and its share of the device's measured bandwidth, and memory.
  * Also the option parsing and the decode loop that `rlae bench ensemble` reuses (bench.h). */
@@ -32,10 +33,8 @@ static int parse_dtype(const char *v, rlae_dtype *out)
         *out = RLAE_F32;
     else if (strcmp(v, "bf16") == 0)
         *out = RLAE_BF16;
-    else if (strcmp(v, "fp16") == 0 || strcmp(v, "f16") == 0)
-        *out = RLAE_F16;
     else
-        return cli_usage_error("bench", "--dtype must be fp32, bf16 or fp16 (got '%s')", v);
+        return cli_usage_error("bench", "--dtype must be fp32 (f32) or bf16 (got '%s')", v);
     return 0;
 }
 
@@ -120,41 +119,17 @@ rlae_status bench_alloc_f32(rlae_tensor *t, rlae_device dev, int64_t rows, int64
     return rlae_ops_tensor_alloc(t, RLAE_F32, dev, 2, shape);
 }
 
-/* Asks the ops whether a matmul with `dtype` weights runs on `dev`, before gigabytes of weights
- * are made: the answer names the op and the dtype it takes. */
-static rlae_status probe_dtype(rlae_device dev, rlae_dtype dtype)
-{
-    rlae_tensor x = {0}, w = {0}, y = {0};
-    int64_t s2[2] = {2, 2};
-    rlae_status s = bench_alloc_f32(&x, dev, 2, 2);
-    if (s == RLAE_OK)
-        s = rlae_ops_tensor_alloc(&w, dtype, dev, 2, s2);
-    if (s == RLAE_OK)
-        s = bench_alloc_f32(&y, dev, 2, 2);
-    if (s == RLAE_OK)
-        s = rlae_op_matmul(&y, &x, &w, NULL);
-    rlae_ops_tensor_free(&x);
-    rlae_ops_tensor_free(&w);
-    rlae_ops_tensor_free(&y);
-    if (s != RLAE_OK)
-        return rlae_wrap(s, "--dtype %s on %s is not supported by this build's ops (use --dtype fp32%s): ",
-                         rlae_dtype_name(dtype), rlae_device_name(dev),
-                         dev == RLAE_DEV_CPU ? "; the CPU backend computes in fp32" : "");
-    return RLAE_OK;
-}
-
 rlae_status bench_make_weights(const bench_opts *o, uint64_t seed, rlae_model_weights *w)
 {
     memset(w, 0, sizeof *w);
+    rlae_status s;
     if (o->model_path) {
-        if (o->dev != RLAE_DEV_CPU)
-            return rlae_fail(RLAE_ERR_UNSUPPORTED, "bench model --model on %s: loading a checkpoint onto the "
-                             "device is not wired into the benchmark yet; use --arch (random weights made on the "
-                             "device) or --device cpu", rlae_device_name(o->dev));
-        if (o->dtype != RLAE_F32)
-            return rlae_fail(RLAE_ERR_UNSUPPORTED, "bench model --model: checkpoints load as fp32 on the CPU; drop "
-                             "--dtype %s", rlae_dtype_name(o->dtype));
-        return rlae_model_load(o->model_path, "auto", w);
+        RLAE_TRY(rlae_model_load(o->model_path, "auto", w));
+        if ((s = rlae_model_weights_to_device(w, o->dev, o->dtype)) != RLAE_OK) {
+            rlae_model_weights_free(w);
+            return rlae_wrap(s, "--device %s --dtype %s: ", rlae_device_name(o->dev), rlae_dtype_name(o->dtype));
+        }
+        return RLAE_OK;
     }
     rlae_model_config c;
     RLAE_TRY(rlae_random_arch_config(o->arch, &c));
@@ -165,8 +140,9 @@ rlae_status bench_make_weights(const bench_opts *o, uint64_t seed, rlae_model_we
         c.bos_id = c.bos_id < o->vocab ? c.bos_id : -1;
         c.eos_id = c.eos_id < o->vocab ? c.eos_id : -1;
     }
-    RLAE_TRY(probe_dtype(o->dev, o->dtype));
-    return rlae_random_weights(w, &c, o->dtype, o->dev, seed);
+    if ((s = rlae_model_weights_random(w, &c, o->dev, o->dtype, seed)) != RLAE_OK)
+        return rlae_wrap(s, "--device %s --dtype %s: ", rlae_device_name(o->dev), rlae_dtype_name(o->dtype));
+    return RLAE_OK;
 }
 
 void bench_describe_model(const bench_opts *o, const rlae_model_weights *w, char *buf, size_t n)
@@ -399,7 +375,7 @@ int bench_model(int argc, char **argv)
         s = bench_decode(&m, &cache, o.batch, o.ctx, o.tokens, o.seed, logits.data, NULL, &r);
     if (s == RLAE_OK) {
         bench_describe_model(&o, &w, mr.model, sizeof mr.model);
-        mr.weight_bytes = rlae_model_weights_nbytes(&w);
+        mr.weight_bytes = rlae_model_weights_bytes(&w);
         mr.kv_bytes = rlae_tensor_nbytes(&cache.k) + rlae_tensor_nbytes(&cache.v);
         mr.scratch_bytes = model_scratch_bytes(&m) + rlae_tensor_nbytes(&logits);
         mr.rss = bench_max_rss_bytes();
