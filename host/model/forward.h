@@ -9,7 +9,11 @@
  * carries (cache slot, position), so attention is causal per sequence whatever the chunking, and all
  * scratch is sized by `chunk` (and max_seqs), allocated once in rlae_model_init.
  *
- * Outputs live on the model's device (the CPU for now: plain float arrays):
+ * Outputs live on the model's device (m->device, the device of its weights): plain host float
+ * arrays on the CPU, device pointers (e.g. rlae_ops_tensor_alloc'd on RLAE_DEV_CUDA) when the
+ * weights were moved with rlae_model_weights_to_device; the KV cache must be on that device too.
+ * A CUDA forward returns once its work is queued on the thread's ops stream; rlae_op_copy of an
+ * output to the host (or rlae_ops_sync) waits for it:
  *   logits_out  [n_seqs, vocab]  next-token logits after the LAST new token of each sequence;
  *   hidden_out  [n_seqs, dim]    the hidden state at that same position AFTER the final RMSNorm,
  *                                i.e. exactly the vector the LM head multiplies (what HF calls
