@@ -13,9 +13,11 @@ With --rlae PATH it also runs `PATH bench model --json` with the same architectu
 token count, device and dtype, and prints rlae's tokens/s and the ratio rlae / transformers next to
 each row, so one run gives the side-by-side numbers.
 
-The architectures mirror host/model/random_weights.c (keep them in sync):
-  llama3-8b, qwen2.5-7b, mistral-7b (v0.3), stories110m, stories15m, tiny (stories260K's shape);
---layers L / --vocab V override the layer count / vocabulary as `rlae bench model` does.
+The architectures mirror rlae's (keep them in sync): llama3-8b, qwen2.5-7b, mistral-7b (v0.3) as in
+rlae_model_config_preset (host/model/weights_random.c), stories110m, stories15m and tiny (stories260K's
+shape) as in host/model/random_weights.c; --layers L / --vocab V override the layer count /
+vocabulary as `rlae bench model` does. The random values differ (transformers' normal(0, 0.02)
+init, rlae's uniform), which changes no timing: every step does the same work whatever the values.
 
 Usage (on the GPU machine, PyTorch >= 2 with CUDA and transformers installed):
     python3 tools/bench_hf.py --arch llama3-8b --batch 1,32 --ctx 128 --tokens 64 \
