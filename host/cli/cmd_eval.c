@@ -26,6 +26,8 @@ enum { MAX_METHODS = 16, MAX_TASKS = 16, MAX_OVERRIDES = 256 };
 typedef struct {
     const char *config, *split;
     const char *methods[MAX_METHODS];
+    const char *labels[MAX_METHODS]; /* row names: LABEL of --method LABEL=METHOD, else the method */
+    char label_buf[MAX_METHODS][RLAE_RUNLOG_NAME_LEN];
     int n_methods;
     const char *tasks; /* comma-separated; NULL: task.name */
     long limit;        /* -1: task.limit */
@@ -58,7 +60,20 @@ static int parse(int argc, char **argv, eval_args *a)
             if (!strcmp(o, "--method")) {
                 if (a->n_methods == MAX_METHODS)
                     return cli_usage_error("eval", "more than %d --method options", MAX_METHODS);
-                a->methods[a->n_methods++] = v;
+                const char *eq = strchr(v, '='), *colon = strchr(v, ':');
+                int m = a->n_methods++;
+                a->methods[m] = a->labels[m] = v;
+                if (eq && (!colon || eq < colon)) { /* LABEL=METHOD */
+                    size_t n = (size_t)(eq - v);
+                    if (n == 0 || n >= sizeof a->label_buf[m] || !eq[1])
+                        return cli_usage_error("eval", "--method '%s': LABEL=METHOD needs a label of 1..%d characters "
+                                               "and a method, e.g. rlae_ppo=agent:runs/demo",
+                                               v, (int)sizeof a->label_buf[m] - 1);
+                    memcpy(a->label_buf[m], v, n);
+                    a->label_buf[m][n] = '\0';
+                    a->labels[m] = a->label_buf[m];
+                    a->methods[m] = eq + 1;
+                }
             } else if (!strcmp(o, "--tasks")) {
                 a->tasks = v;
             } else if (!strcmp(o, "--split")) {
@@ -193,7 +208,7 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
         return rlae_fail(RLAE_ERR_NOMEM, "eval: cannot buffer the CSV");
     fprintf(f, "task,method,split,scoring,n,accuracy,ci_low,ci_high,f1\n");
     for (int m = 0; m < nm; m++) {
-        printf("%-24s", a->methods[m]);
+        printf("%-24s", a->labels[m]);
         double sum = 0;
         size_t n = 0;
         for (int t = 0; t < nt; t++) {
@@ -210,12 +225,12 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
             fputc('\n', f);
         }
         printf("  %.3f (n=%zu)\n", sum / nt, n);
-        fprintf(f, "average,%s,,,%zu,%.6f,,,\n", a->methods[m], n, sum / nt);
+        fprintf(f, "average,%s,,,%zu,%.6f,,,\n", a->labels[m], n, sum / nt);
     }
     for (int m = 0; m < nm; m++)
         for (int t = 0; t < nt; t++)
             if (r[m * nt + t].has_f1)
-                printf("%s on %s: F1 %.3f\n", a->methods[m], tasks[t]->name, r[m * nt + t].f1);
+                printf("%s on %s: F1 %.3f\n", a->labels[m], tasks[t]->name, r[m * nt + t].f1);
     for (int m = 0; m < nm; m++) /* subjects always go to the CSV, as task/subject rows */
         for (int t = 0; t < nt; t++) {
             const rlae_eval_result *x = &r[m * nt + t];
@@ -224,7 +239,7 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
                         x->scoring, x->groups[g].n, x->groups[g].accuracy, x->groups[g].ci_low, x->groups[g].ci_high);
         }
     for (int t = 0; a->by_subject && t < nt; t++)
-        print_subjects(tasks[t]->name, r + t, nt, nm, a->methods);
+        print_subjects(tasks[t]->name, r + t, nt, nm, a->labels);
     fflush(stdout);
     if (fclose(f) != 0) {
         free(csv);
@@ -284,8 +299,10 @@ static rlae_status log_results(const rlae_config *cfg, const rlae_eval_result *r
 static rlae_status run(eval_args *a, rlae_config *cfg)
 {
     RLAE_TRY(rlae_config_load(a->config, a->n_overrides, a->overrides, cfg));
-    if (a->n_methods == 0)
-        a->methods[a->n_methods++] = rlae_config_enum_name("ensemble.policy", (int)cfg->ensemble.policy);
+    if (a->n_methods == 0) {
+        a->methods[0] = a->labels[0] = rlae_config_enum_name("ensemble.policy", (int)cfg->ensemble.policy);
+        a->n_methods = 1;
+    }
     const env_task *tasks[MAX_TASKS];
     int nt;
     RLAE_TRY(find_tasks(a, cfg, tasks, &nt));
@@ -341,7 +358,7 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
                 o.items = &synth.items;
                 o.items_split = synth.split;
             }
-            s = rlae_evaluate(&ens, tasks[t], &o, &pol[m], a->methods[m], x);
+            s = rlae_evaluate(&ens, tasks[t], &o, &pol[m], a->labels[m], x);
             if (s == RLAE_OK && x->n_unspelled)
                 fprintf(stderr, "rlae eval: warning: %s on %s: members could not spell %ld byte(s) exactly and were "
                         "fed their unk token there\n", x->method, x->task, x->n_unspelled);

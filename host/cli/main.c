@@ -44,6 +44,7 @@ static const cli_command commands[] = {
      "                    gated (GaC); repeat for several rows; default ensemble.policy.\n"
      "                    agent:CHECKPOINT is a trained agent with deterministic weights\n"
      "                    (CHECKPOINT: the run.out_dir of rlae train, or its checkpoint.bin)\n"
+     "                    LABEL=M names the row (e.g. rlae_ppo=agent:runs/demo)\n"
      "  --tasks a,b       tasks (default task.name): gsm8k, arc_challenge, arc_easy, mmlu, piqa,\n"
      "                    hellaswag, nq_open, triviaqa, synthetic\n"
      "  --limit N         first N items of each task (default task.limit; 0 = all)\n"

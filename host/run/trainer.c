@@ -135,8 +135,31 @@ rlae_status rlae_train_load_agent(const char *checkpoint, const rlae_config *cfg
     if (!path)
         return RLAE_ERR_NOMEM;
     rlae_agent_spec spec = agent_spec(cfg, e);
+    /* The agent's own settings (algorithm, network, seed) come from the run that trained it, whose
+     * resolved config.yaml sits beside the checkpoint: `rlae eval cfg --method agent:RUN` then works
+     * for a MAPPO run under a PPO config. Without that file, cfg must describe the agent. */
+    char *dir = rlae_path_dirname(path), *run_yaml = dir ? rlae_path_join(dir, "config.yaml") : NULL;
+    rlae_status s = dir && run_yaml ? RLAE_OK : RLAE_ERR_NOMEM;
+    if (s == RLAE_OK && rlae_path_is_file(run_yaml)) {
+        rlae_config run;
+        s = rlae_config_load(run_yaml, 0, NULL, &run);
+        if (s == RLAE_OK) {
+            rlae_agent_spec own = agent_spec(&run, e);
+            spec.algo = own.algo;
+            spec.net = own.net;
+            spec.share_params = own.share_params;
+            spec.value_norm = own.value_norm;
+            spec.seed = own.seed;
+            rlae_config_free(&run);
+        } else {
+            s = rlae_wrap(s, "loading the agent of %s: ", path);
+        }
+    }
     int next;
-    rlae_status s = read_checkpoint(path, &spec, out, &next);
+    if (s == RLAE_OK)
+        s = read_checkpoint(path, &spec, out, &next);
+    free(run_yaml);
+    free(dir);
     free(path);
     return s;
 }

@@ -45,8 +45,16 @@ expect_exit 0 "eval the trained agent" -- "$RLAE_BIN" eval "$C" --method agent:"
   run.out_dir="$tmp/ev"
 expect_match 'agent:.*synthetic|synthetic' "$out" "rlae eval prints a table"
 expect_match "^agent:$tmp/a +[0-9.]+ \\+- [0-9.]+ \\(n=4\\)" "$out" "the trained agent is a row of the eval table"
-expect_exit 2 "eval agent, other net" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" agent.hidden=32 run.out_dir="$tmp/ev"
-expect_match 'hidden' "$err" "an agent checkpoint that does not match the config names the setting"
+expect_exit 0 "eval agent under another agent config" -- "$RLAE_BIN" eval "$C" --method trained=agent:"$tmp/a" \
+  --limit 4 agent.hidden=32 algorithm.name=mappo run.out_dir="$tmp/ev2"
+expect_match "^trained +[0-9.]+ \\+- [0-9.]+ \\(n=4\\)" "$out" \
+  "the agent's net comes from its run's config.yaml, and --method LABEL=agent:DIR names the row"
+mkdir -p "$tmp/bare" && cp "$tmp/a/checkpoint.bin" "$tmp/bare/"
+expect_exit 2 "eval a bare checkpoint, other net" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/bare/checkpoint.bin" \
+  agent.hidden=32 run.out_dir="$tmp/ev"
+expect_match 'hidden' "$err" "a checkpoint without its run's config must match the config; the error names the setting"
+expect_exit 2 "--method with an empty label" -- "$RLAE_BIN" eval "$C" --method =uniform
+expect_match 'LABEL=METHOD' "$err" "a malformed LABEL=METHOD says the form"
 
 expect_exit 0 "same seed again" -- "$RLAE_BIN" train "$C" run.out_dir="$tmp/b"
 cmp -s "$tmp/a/checkpoint.bin" "$tmp/b/checkpoint.bin"; expect_match '^0$' "$?" "two runs with one seed: identical checkpoints"
