@@ -76,6 +76,8 @@ static const cli_command commands[] = {
      "  --top-k K        keep the K most likely tokens (default 0 = off)\n"
      "  --seed S         sampling seed (default: from the clock, printed on stderr)\n"
      "  --no-stream      print the text once at the end\n"
+     "  --device D       cpu (default), cuda or auto: where the model runs (--model only)\n"
+     "  --dtype T        f32 or bf16: the weights' type on the device (default bf16 on cuda, f32 on cpu)\n"
      "\n"
      "Generation stops at the model's BOS or EOS token. Prefill and decode tokens/s go to stderr.\n"
      "\n"

@@ -6,6 +6,7 @@
  * plus the dispatch errors (CUDA tensors, wrong shapes, wrong dtypes). */
 #include "test.h"
 
+#include "core/device.h"
 #include "ops.h"
 
 #include <stdint.h>
@@ -79,8 +80,10 @@ static void test_matmul(void)
     Xc.device = RLAE_DEV_CUDA;
     rlae_tensor Yc = t2(a, 2, 2), Wc = W;
     Yc.device = Wc.device = RLAE_DEV_CUDA;
-    CHECK(rlae_op_matmul(&Yc, &Xc, &Wc, NULL) == RLAE_ERR_UNSUPPORTED);
-    CHECK(strstr(rlae_last_error(), "matmul") != NULL);
+    if (rlae_device_gpu_count() == 0) { /* with a GPU these host arrays would reach cuBLAS */
+        CHECK(rlae_op_matmul(&Yc, &Xc, &Wc, NULL) == RLAE_ERR_UNSUPPORTED);
+        CHECK(strstr(rlae_last_error(), "matmul") != NULL);
+    }
     Yc.device = RLAE_DEV_CPU;
     CHECK(rlae_op_matmul(&Yc, &Xc, &W, NULL) == RLAE_ERR_RUNTIME); /* mixed devices */
     rlae_tensor Xh = X;
@@ -337,7 +340,8 @@ static void test_memory(void)
     rlae_ops_tensor_free(&t);
     CHECK(t.data == NULL);
     rlae_tensor c;
-    CHECK(rlae_ops_tensor_alloc(&c, RLAE_F32, RLAE_DEV_CUDA, 2, s) == RLAE_ERR_UNSUPPORTED);
+    if (rlae_device_gpu_count() == 0) /* no GPU (or no CUDA build): a CUDA tensor is a clear error */
+        CHECK(rlae_ops_tensor_alloc(&c, RLAE_F32, RLAE_DEV_CUDA, 2, s) == RLAE_ERR_UNSUPPORTED);
 }
 
 int main(void)
