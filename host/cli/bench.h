@@ -17,8 +17,8 @@ double bench_now_s(void);
 /* Waits for the device's queued work (no-op on the CPU). */
 rlae_status bench_sync(rlae_device dev);
 /* The bandwidth a memory-bound step is compared to, in GB/s, and one line saying how it was
- * measured: on the CPU the streaming read bandwidth (a sum over 256 MiB, best of 5); on CUDA a
- * device-to-device copy (bytes read + bytes written per second, best of 5). */
+ * measured: on the CPU the best of a read-sum, a copy and the ops' matmul at batch 1 over 256 MiB
+ * (cmd_bench.c says why); on CUDA a device-to-device copy (bytes read + written per second). */
 rlae_status bench_reference_gbs(rlae_device dev, double *gbs, char *how, size_t n);
 /* Parses an integer option value in [lo, hi]; prints a usage error and returns 2 when it is not. */
 int bench_parse_int(const char *flag, const char *val, int lo, int hi, int *out);
@@ -31,7 +31,6 @@ size_t bench_device_free_bytes(rlae_device dev);
 typedef struct {
     const char *arch, *model_path, *tokenizer;
     int batch, ctx, tokens, layers, vocab, members, json;
-    int dtype_given;
     rlae_device dev;
     rlae_dtype dtype;
     uint64_t seed;

@@ -107,7 +107,6 @@ int bench_parse_opts(int argc, char **argv, int ensemble, bench_opts *o)
     if (s != RLAE_OK)
         return cli_report("bench", s); /* exit 2: unknown name, or cuda where there is none */
     o->dtype = o->dev == RLAE_DEV_CUDA ? RLAE_BF16 : RLAE_F32;
-    o->dtype_given = dtname != NULL;
     if (dtname && parse_dtype(dtname, &o->dtype))
         return 2;
     return 0;

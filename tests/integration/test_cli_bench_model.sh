@@ -17,7 +17,7 @@ check_pos() {
 
 # --- tiny, text report -----------------------------------------------------------------------------
 expect_exit 0 "tiny text" -- "$RLAE_BIN" bench model --arch tiny --device cpu --ctx 16 --tokens 8 --batch 3
-for field in '^model: tiny: dim 64, 5 layers, 8 heads / 4 kv heads' '^bandwidth: CPU stream read bandwidth [0-9.]+ GB/s' \
+for field in '^model: tiny: dim 64, 5 layers, 8 heads / 4 kv heads' '^bandwidth: CPU stream bandwidth: [0-9.]+ GB/s' \
              '^prefill: 3 x 16 tokens in [0-9.]+ ms' '^decode: batch 3, 8 timed steps after 1 warm-up step, context 17 -> 25' \
              '^ms/step: [0-9.]+ \(median' '^tokens/s: [0-9.]+' '^bytes/step: [0-9.]+ MB' \
              '^achieved: [0-9.]+ GB/s = [0-9.]+% of the measured bandwidth' '^memory: [0-9.]+ MB allocated'; do
