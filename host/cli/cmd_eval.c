@@ -1,7 +1,8 @@
 /* `rlae eval CONFIG [--method M]... [--tasks a,b] [--limit N] [--split S] [key=value ...]`: every method
  * on every task through host/run/evaluate.h, printed as a table (methods x tasks + the average over
  * tasks; accuracy +- the 95% interval's half-width, n) and written as CSV to <run.out_dir>/eval.csv
- * atomically. Methods are the baseline weight policies (algorithms/baselines.h) named on the command
+ * atomically, with each row's generated tokens, generation seconds, ms/token and tokens/s (also in
+ * eval.h5's /eval rows; ms/token per method on stderr). Methods are the baseline weight policies (algorithms/baselines.h) named on the command
  * line; without --method, ensemble.policy of CONFIG. --truncate-left cuts prompts that do not fit a
  * member's context from the left (counted and warned about) instead of failing on them. */
 #include "cli.h"
@@ -193,6 +194,45 @@ static void print_subjects(const char *task, const rlae_eval_result *r, int stri
         printf("(only the first %d subjects are listed; the macro average covers all)\n", RLAE_EVAL_MAX_GROUPS);
 }
 
+/* The CSV's last columns ",tokens,gen_seconds,ms_per_token,tokens_per_s\n"; the rates are empty
+ * without generated tokens (log-likelihood scoring). */
+static void csv_latency(FILE *f, int64_t tokens, double seconds)
+{
+    fprintf(f, ",%lld,%.6f,", (long long)tokens, seconds);
+    if (tokens > 0)
+        fprintf(f, "%.6f,%.6f", 1e3 * seconds / (double)tokens, seconds > 0 ? (double)tokens / seconds : 0.0);
+    else
+        fputc(',', f);
+    fputc('\n', f);
+}
+
+/* Per method on stderr: ms per generated token over its generation tasks (the CSV's average row). */
+static void print_latency(const eval_args *a, int nt, const rlae_eval_result *r)
+{
+    for (int m = 0; m < a->n_methods; m++) {
+        int64_t toks = 0;
+        double secs = 0, scoring = 0;
+        for (int t = 0; t < nt; t++) {
+            const rlae_eval_result *x = &r[m * nt + t];
+            if (x->tokens > 0) {
+                toks += x->tokens;
+                secs += x->gen_seconds;
+            } else {
+                scoring += x->gen_seconds;
+            }
+        }
+        if (toks > 0)
+            fprintf(stderr, "rlae eval: %s: %.3f ms/token, %.1f tokens/s (%lld tokens generated in %.3f s)",
+                    a->labels[m], 1e3 * secs / (double)toks, secs > 0 ? (double)toks / secs : 0.0, (long long)toks,
+                    secs);
+        else
+            fprintf(stderr, "rlae eval: %s: no tokens generated", a->labels[m]);
+        if (scoring > 0)
+            fprintf(stderr, "%slog-likelihood scoring %.3f s", toks > 0 ? "; " : " (", scoring);
+        fprintf(stderr, "%s\n", toks > 0 || !(scoring > 0) ? "" : ")");
+    }
+}
+
 static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_task *const *tasks, int nt,
                           const rlae_eval_result *r)
 {
@@ -206,11 +246,12 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
     FILE *f = open_memstream(&csv, &csv_len);
     if (!f)
         return rlae_fail(RLAE_ERR_NOMEM, "eval: cannot buffer the CSV");
-    fprintf(f, "task,method,split,scoring,n,accuracy,ci_low,ci_high,f1\n");
+    fprintf(f, "task,method,split,scoring,n,accuracy,ci_low,ci_high,f1,tokens,gen_seconds,ms_per_token,tokens_per_s\n");
     for (int m = 0; m < nm; m++) {
         printf("%-24s", a->labels[m]);
-        double sum = 0;
+        double sum = 0, secs = 0;
         size_t n = 0;
+        int64_t toks = 0;
         for (int t = 0; t < nt; t++) {
             const rlae_eval_result *x = &r[m * nt + t];
             char cell[64];
@@ -222,10 +263,15 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
                     x->ci_low, x->ci_high);
             if (x->has_f1)
                 fprintf(f, "%.6f", x->f1);
-            fputc('\n', f);
+            csv_latency(f, x->tokens, x->gen_seconds);
+            if (x->tokens > 0) {
+                toks += x->tokens;
+                secs += x->gen_seconds;
+            }
         }
         printf("  %.3f (n=%zu)\n", sum / nt, n);
-        fprintf(f, "average,%s,,,%zu,%.6f,,,\n", a->labels[m], n, sum / nt);
+        fprintf(f, "average,%s,,,%zu,%.6f,,,", a->labels[m], n, sum / nt);
+        csv_latency(f, toks, secs);
     }
     for (int m = 0; m < nm; m++)
         for (int t = 0; t < nt; t++)
@@ -235,7 +281,7 @@ static rlae_status report(const rlae_config *cfg, const eval_args *a, const env_
         for (int t = 0; t < nt; t++) {
             const rlae_eval_result *x = &r[m * nt + t];
             for (int g = 0; g < x->n_groups; g++)
-                fprintf(f, "%s/%s,%s,%s,%s,%zu,%.6f,%.6f,%.6f,\n", x->task, x->groups[g].name, x->method, x->split,
+                fprintf(f, "%s/%s,%s,%s,%s,%zu,%.6f,%.6f,%.6f,,,,,\n", x->task, x->groups[g].name, x->method, x->split,
                         x->scoring, x->groups[g].n, x->groups[g].accuracy, x->groups[g].ci_low, x->groups[g].ci_high);
         }
     for (int t = 0; a->by_subject && t < nt; t++)
@@ -276,7 +322,8 @@ static rlae_status log_results(const rlae_config *cfg, const rlae_eval_result *r
         int nr = 0;
         rows[nr++] = (rlae_runlog_eval){.iteration = 0, .task = r[i].task, .method = r[i].method,
                                         .accuracy = r[i].accuracy, .ci_low = r[i].ci_low, .ci_high = r[i].ci_high,
-                                        .n = (int64_t)r[i].n};
+                                        .n = (int64_t)r[i].n, .timed = 1, .tokens = r[i].tokens,
+                                        .gen_seconds = r[i].gen_seconds};
         for (int g = 0; g < r[i].n_groups; g++) {
             snprintf(name[g], sizeof name[g], "%s/%s", r[i].task, r[i].groups[g].name);
             rows[nr++] = (rlae_runlog_eval){.iteration = 0, .task = name[g], .method = r[i].method,
@@ -373,6 +420,8 @@ static rlae_status run(eval_args *a, rlae_config *cfg)
     }
     rlae_ensemble_close(&ens); /* safe after a failed open: it leaves *e zeroed */
     rlae_task_data_free(&synth);
+    if (s == RLAE_OK)
+        print_latency(a, nt, r);
     if (s == RLAE_OK)
         s = report(cfg, a, tasks, nt, r);
     if (s == RLAE_OK)

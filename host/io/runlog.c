@@ -342,6 +342,8 @@ rlae_status rlae_runlog_open_append(const char *path, int n_members, rlae_runlog
                           path, rlae_runlog_table_name(t));
             goto fail;
         }
+        int lacking; /* a file from before /eval had tokens, gen_seconds: its rows are written without them */
+        log->mt[t] = runlog_type_for_dataset(t, log->mt[t], log->ds[t], &lacking);
     }
     /* drop whatever lies past the last commit */
     rlae_runlog_iteration_row c;
@@ -548,6 +550,8 @@ rlae_status rlae_runlog_append_eval(rlae_runlog *log, int n, const rlae_runlog_e
         r[i].ci_low = rows[i].ci_low;
         r[i].ci_high = rows[i].ci_high;
         r[i].n = rows[i].n;
+        r[i].tokens = rows[i].timed ? rows[i].tokens : -1;
+        r[i].gen_seconds = rows[i].timed ? rows[i].gen_seconds : NAN;
     }
     rlae_status s = append_rows(log, RLAE_RUNLOG_EVAL, n, r);
     free(r);

@@ -30,7 +30,7 @@
 #include "core/status.h"
 #include "ensemble/rollout.h"
 
-#define RLAE_RUNLOG_SCHEMA_VERSION 2 /* 2: /episodes gained `subject` */
+#define RLAE_RUNLOG_SCHEMA_VERSION 2 /* 2: /episodes gained `subject`; /eval `tokens`, `gen_seconds` (optional) */
 #define RLAE_RUNLOG_FORMAT "rlae-runlog" /* /meta attribute `format`: identifies the file */
 #define RLAE_RUNLOG_NAME_LEN 32          /* fixed-size string columns (task, method), NUL included */
 
@@ -97,6 +97,12 @@ typedef struct {
     const char *task, *method;
     double accuracy, ci_low, ci_high;
     int64_t n;
+    /* timed != 0: tokens generated (0 for log-likelihood scoring) and the seconds spent generating
+     * (or scoring) them, as rlae_eval_result has them. timed == 0 (rows without a measurement, e.g.
+     * per-subject rows): stored as tokens -1, gen_seconds NaN. */
+    int timed;
+    int64_t tokens;
+    double gen_seconds;
 } rlae_runlog_eval;
 
 typedef struct rlae_runlog rlae_runlog;
@@ -194,6 +200,8 @@ typedef struct {
     char task[RLAE_RUNLOG_NAME_LEN], method[RLAE_RUNLOG_NAME_LEN];
     double accuracy, ci_low, ci_high;
     int64_t n;
+    int64_t tokens;     /* generated tokens; 0: log-likelihood scoring; -1: not measured (also files without it) */
+    double gen_seconds; /* seconds generating (loglik: scoring); NaN: not measured (also files without it) */
 } rlae_runlog_eval_row;
 
 /* One commit: the length of every table (in rlae_runlog_table order, ITERATIONS excluded). */

@@ -10,6 +10,14 @@
 
 /* The memory type of table t's row struct (file != 0: the packed on-disk type). Caller closes. */
 hid_t runlog_row_type(rlae_runlog_table t, int K, int file);
+/* A copy of the compound type t without its member `name` (same size and offsets): reading with it
+ * leaves that field as the caller's buffer had it, writing with it leaves the file's field out.
+ * Closes t. */
+hid_t runlog_type_without(hid_t t, const char *name);
+/* mt (table t's memory type) without the optional fields that dataset ds lacks (/eval `tokens` and
+ * `gen_seconds`, added within schema version 2); *lacking = 1 when any was dropped. Closes mt when it
+ * returns a new type. */
+hid_t runlog_type_for_dataset(rlae_runlog_table t, hid_t mt, hid_t ds, int *lacking);
 /* Row struct size of table t. */
 size_t runlog_row_size(rlae_runlog_table t);
 /* Current extent of a 1-D dataset, or -1. */

@@ -6,6 +6,7 @@
 #include "io/runlog_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,6 +18,7 @@ struct rlae_runlog_reader {
     int64_t rows[RLAE_RUNLOG_N_TABLES]; /* committed */
     int K;
     int64_t version; /* schema version of the file */
+    int eval_untimed; /* /eval lacks tokens and gen_seconds (written before they were added) */
     char *names[RLAE_MAX_MEMBERS], *whash[RLAE_MAX_MEMBERS], *thash[RLAE_MAX_MEMBERS];
     int n_seeds;
     char **seed_names;
@@ -227,38 +229,21 @@ static rlae_status read_meta(rlae_runlog_reader *r)
     return s;
 }
 
-/* A copy of the compound type `t` without its member `name` (same size and offsets): reading with it
- * leaves that field as the caller's buffer had it. Closes `t`. */
-static hid_t compound_without(hid_t t, const char *name)
-{
-    hid_t c = H5Tcreate(H5T_COMPOUND, H5Tget_size(t));
-    int n = H5Tget_nmembers(t);
-    for (int i = 0; i < n && c >= 0; i++) {
-        char *m = H5Tget_member_name(t, (unsigned)i);
-        if (m && strcmp(m, name) != 0) {
-            hid_t mt = H5Tget_member_type(t, (unsigned)i);
-            H5Tinsert(c, m, H5Tget_member_offset(t, (unsigned)i), mt);
-            H5Tclose(mt);
-        }
-        H5free_memory(m);
-    }
-    H5Tclose(t);
-    return c;
-}
-
 static rlae_status open_tables(rlae_runlog_reader *r)
 {
     for (int t = 0; t < RLAE_RUNLOG_N_TABLES; t++) {
         const char *nm = rlae_runlog_table_name(t);
         r->mt[t] = runlog_row_type(t, r->K, 0);
         if (t == RLAE_RUNLOG_EPISODES && r->version < 2 && r->mt[t] >= 0)
-            r->mt[t] = compound_without(r->mt[t], "subject"); /* schema 1: no subject ("" when read) */
+            r->mt[t] = runlog_type_without(r->mt[t], "subject"); /* schema 1: no subject ("" when read) */
         if (H5Lexists(r->file, nm, H5P_DEFAULT) <= 0 || (r->ds[t] = H5Dopen2(r->file, nm, H5P_DEFAULT)) < 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: rlae run file without dataset /%s: the file is damaged",
                              r->path, nm);
         if (runlog_extent(r->ds[t]) < 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: /%s is not a one-dimensional table: the file is damaged",
                              r->path, nm);
+        if (t == RLAE_RUNLOG_EVAL) /* written before /eval had tokens, gen_seconds: read as -1, NaN */
+            r->mt[t] = runlog_type_for_dataset(t, r->mt[t], r->ds[t], &r->eval_untimed);
         /* the stored type must convert to ours (names and classes of every field) */
         hid_t ft = H5Dget_type(r->ds[t]);
         int ok = ft >= 0 && H5Tget_class(ft) == H5T_COMPOUND;
@@ -448,6 +433,11 @@ rlae_status rlae_runlog_reader_read(rlae_runlog_reader *r, rlae_runlog_table t, 
     memset(out, 0, (size_t)n * runlog_row_size(t));
     if (runlog_read_rows(r->ds[t], r->mt[t], start, n, out) < 0)
         return rlae_fail(RLAE_ERR_INPUT, "%s: cannot read rows of /%s: the file is damaged", r->path, nm);
+    if (t == RLAE_RUNLOG_EVAL && r->eval_untimed)
+        for (int64_t i = 0; i < n; i++) {
+            ((rlae_runlog_eval_row *)out)[i].tokens = -1;
+            ((rlae_runlog_eval_row *)out)[i].gen_seconds = NAN;
+        }
     if (t == RLAE_RUNLOG_TEXT) {
         /* hand out strings the caller frees with free(): copy HDF5's, then reclaim them */
         rlae_runlog_text_row *x = out;

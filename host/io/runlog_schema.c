@@ -162,6 +162,8 @@ hid_t runlog_row_type(rlae_runlog_table t, int K, int file)
         INS(c, S, ci_low, H5T_NATIVE_DOUBLE);
         INS(c, S, ci_high, H5T_NATIVE_DOUBLE);
         INS(c, S, n, H5T_NATIVE_INT64);
+        INS(c, S, tokens, H5T_NATIVE_INT64);
+        INS(c, S, gen_seconds, H5T_NATIVE_DOUBLE);
         H5Tclose(s);
         break;
     }
@@ -181,6 +183,43 @@ hid_t runlog_row_type(rlae_runlog_table t, int K, int file)
     if (file)
         H5Tpack(c);
     return c;
+}
+
+hid_t runlog_type_without(hid_t t, const char *name)
+{
+    hid_t c = H5Tcreate(H5T_COMPOUND, H5Tget_size(t));
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n && c >= 0; i++) {
+        char *m = H5Tget_member_name(t, (unsigned)i);
+        if (m && strcmp(m, name) != 0) {
+            hid_t mt = H5Tget_member_type(t, (unsigned)i);
+            H5Tinsert(c, m, H5Tget_member_offset(t, (unsigned)i), mt);
+            H5Tclose(mt);
+        }
+        H5free_memory(m);
+    }
+    H5Tclose(t);
+    return c;
+}
+
+/* Fields added within schema version 2 that files written before them lack. */
+static const char *const EVAL_OPTIONAL[] = {"tokens", "gen_seconds"};
+
+hid_t runlog_type_for_dataset(rlae_runlog_table t, hid_t mt, hid_t ds, int *lacking)
+{
+    *lacking = 0;
+    if (t != RLAE_RUNLOG_EVAL || mt < 0)
+        return mt;
+    hid_t ft = H5Dget_type(ds);
+    if (ft < 0)
+        return mt;
+    for (size_t i = 0; i < sizeof EVAL_OPTIONAL / sizeof EVAL_OPTIONAL[0]; i++)
+        if (H5Tget_class(ft) == H5T_COMPOUND && H5Tget_member_index(ft, EVAL_OPTIONAL[i]) < 0) {
+            mt = runlog_type_without(mt, EVAL_OPTIONAL[i]);
+            *lacking = 1;
+        }
+    H5Tclose(ft);
+    return mt;
 }
 
 int64_t runlog_extent(hid_t ds)

@@ -2,6 +2,7 @@
  * log-likelihoods through the members' forward, score, summarise (evaluate.h). */
 #include "run/evaluate.h"
 
+#include "core/timer.h"
 #include "envs/metrics.h"
 #include "model/forward.h"
 
@@ -178,7 +179,7 @@ static rlae_status fit_prompt(rlae_ensemble *e, const env_task *t, const rlae_ev
 
 static rlae_status eval_generate(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o,
                                  rlae_weight_policy *pol, eval_data *d, double *correct, double *f1, long *unspelled,
-                                 size_t *truncated)
+                                 size_t *truncated, int64_t *tokens, double *seconds)
 {
     size_t n = d->items.n;
     int B = e->max_batch;
@@ -203,8 +204,11 @@ static rlae_status eval_generate(rlae_ensemble *e, const env_task *t, const rlae
         for (int b = 0; b < nb; b++)
             req[b] = (rlae_rollout_request){.system = o->system, .user = d->prompts[i0 + b],
                                             .episode = (uint32_t)(i0 + b)};
+        double t0 = rlae_time_now();
         s = rlae_rollout_run(e->ro, req, nb, pol, ep);
+        *seconds += rlae_time_now() - t0;
         for (int b = 0; b < nb && s == RLAE_OK; b++) {
+            *tokens += ep[b].n_tokens;
             for (int k = 0; k < e->n_members; k++)
                 *unspelled += ep[b].n_unspelled[k];
             texts[i0 + b] = ep[b].text; /* taken over */
@@ -432,7 +436,7 @@ static double mixture_loglik(const float *w, const double *loglik, int K)
 
 static rlae_status eval_loglik(rlae_ensemble *e, const env_task *t, const rlae_eval_options *o,
                                rlae_weight_policy *pol, eval_data *d, double *correct, long *unspelled,
-                               size_t *truncated)
+                               size_t *truncated, double *seconds)
 {
     int K = e->n_members;
     int B = e->max_batch < LL_BATCH ? e->max_batch : LL_BATCH;
@@ -446,6 +450,7 @@ static rlae_status eval_loglik(rlae_ensemble *e, const env_task *t, const rlae_e
             s = RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
         s = ll_encode(e, t, o, d, items, unspelled, truncated);
+    double t0 = rlae_time_now();
     for (size_t i0 = 0; i0 < n && s == RLAE_OK; i0 += (size_t)B) {
         int nb = n - i0 < (size_t)B ? (int)(n - i0) : B;
         for (int k = 0; k < K && s == RLAE_OK; k++)
@@ -453,6 +458,7 @@ static rlae_status eval_loglik(rlae_ensemble *e, const env_task *t, const rlae_e
         if (s == RLAE_OK)
             s = ll_weights(e, pol, items + i0, nb, hidden, entropy, top1);
     }
+    *seconds = rlae_time_now() - t0;
     for (size_t i = 0; i < n && s == RLAE_OK; i++) {
         const ll_item *li = &items[i];
         double ll[ENV_MAX_CHOICES];
@@ -543,16 +549,20 @@ rlae_status rlae_evaluate(rlae_ensemble *e, const env_task *t, const rlae_eval_o
     double *correct = rlae_calloc(n ? n : 1, sizeof *correct), *f1 = rlae_calloc(n ? n : 1, sizeof *f1);
     long unspelled = 0;
     size_t truncated = 0;
+    int64_t tokens = 0;
+    double seconds = 0;
     rlae_status s = correct && f1 ? RLAE_OK : RLAE_ERR_NOMEM;
     if (s == RLAE_OK)
-        s = loglik ? eval_loglik(e, t, opt, policy, &d, correct, &unspelled, &truncated)
-                   : eval_generate(e, t, opt, policy, &d, correct, f1, &unspelled, &truncated);
+        s = loglik ? eval_loglik(e, t, opt, policy, &d, correct, &unspelled, &truncated, &seconds)
+                   : eval_generate(e, t, opt, policy, &d, correct, f1, &unspelled, &truncated, &tokens, &seconds);
     const char *scoring = !loglik ? "generate" : opt->mc_scoring == RLAE_MC_LOGLIK_NORM ? "loglik_norm" : "loglik";
     if (s == RLAE_OK)
         s = rlae_eval_summarise(t, method, d.split, scoring, correct, f1, n, opt->seed, opt->resamples, out);
     if (s == RLAE_OK) {
         out->n_unspelled = unspelled;
         out->n_truncated = truncated;
+        out->tokens = tokens;
+        out->gen_seconds = seconds;
         s = group_by_subject(&d.items, correct, opt, out);
     }
     else

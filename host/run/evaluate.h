@@ -32,7 +32,10 @@
  * truncate_left): silently skipping or truncating items would change what the accuracy means. With
  * truncate_left the prompt text (before the chat template) loses leading characters until it fits
  * every member with room for the answer (reserve_tokens, at most half the context) or the longest
- * option; such items are counted in n_truncated. */
+ * option; such items are counted in n_truncated.
+ *
+ * Timing: the result carries the tokens generated and the seconds spent generating them (or, for
+ * loglik, the seconds spent scoring), so callers report ms per token without timing around it. */
 #ifndef RLAE_RUN_EVALUATE_H
 #define RLAE_RUN_EVALUATE_H
 
@@ -71,6 +74,12 @@ typedef struct {
     int n_groups, groups_truncated;
     rlae_eval_group groups[RLAE_EVAL_MAX_GROUPS];
     double macro_accuracy; /* mean of the groups' accuracies (MMLU's macro average); 0 without groups */
+    /* Latency. generate: tokens = union tokens generated over all items (EOS included when it ended an
+     * answer), gen_seconds = wall time of the rollout runs (prompt prefill included, scoring and data
+     * loading not). loglik: tokens = 0 (nothing is generated), gen_seconds = wall time of the members'
+     * forwards and the policy's decisions over all contexts and options (tokenizing not included). */
+    int64_t tokens;
+    double gen_seconds;
 } rlae_eval_result;
 
 typedef struct {

@@ -26,11 +26,37 @@ expect_match '^single:stories ' "$out" "the second method has its row"
 expect_match 'wrote .*/out/eval.csv' "$err" "the CSV's path is reported"
 expect_match 'wrote .*/out/eval.h5' "$err" "the results also go to an HDF5 run file"
 csv=$(cat "$tmp/out/eval.csv" 2>/dev/null)
-expect_match '^task,method,split,scoring,n,accuracy,ci_low,ci_high,f1$' "$csv" "the CSV has a header"
+expect_match '^task,method,split,scoring,n,accuracy,ci_low,ci_high,f1,tokens,gen_seconds,ms_per_token,tokens_per_s$' \
+  "$csv" "the CSV has a header, the latency columns last"
 expect_match '^piqa,uniform,valid,loglik_norm,5,' "$csv" "a CSV row per method and task"
 expect_match '^synthetic,single:stories,test,generate,5,' "$csv" "generation rows say so"
 expect_match '^average,single:stories,,,10,' "$csv" "each method's average"
 expect_match 'prompts were cut from the left' "$err" "cut prompts are counted"
+# latency: generation rows count 1..max_new_tokens tokens per item (5 items x 8 at most) and their
+# rates are the seconds over the tokens; log-likelihood rows generate nothing; the average row sums
+# the generation tasks; stderr has the average's ms/token per method; eval.h5 holds the same counts.
+lat=$(printf '%s\n' "$csv" | awk -F, 'NR > 1 && $4 == "generate" && $1 !~ /\// {
+  ok = $10 >= 5 && $10 <= 40 && $11 > 0 && NF == 13
+  dm = $12 - 1000 * $11 / $10; dt = $13 - $10 / $11  # the CSV rounds to 6 decimals (gen_seconds to 1 us)
+  ok = ok && dm * dm <= (5e-4 / $10 + 1e-6) ^ 2 && dt * dt <= ($13 * 6e-7 / $11 + 1e-6) ^ 2
+  print $1 "," $2 ":" (ok ? "ok" : "bad " $0) }')
+expect_match '^synthetic,uniform:ok$' "$lat" "uniform's generation row: tokens in 5..40, ms_per_token = 1000 gen_seconds / tokens"
+expect_match '^synthetic,single:stories:ok$' "$lat" "single's generation row: tokens in 5..40, the rates from the counts"
+expect_match '^piqa,uniform,valid,loglik_norm,5,[^,]*,[^,]*,[^,]*,,0,[0-9.]+,,$' "$csv" \
+  "log-likelihood rows: 0 tokens generated, the scoring seconds, no per-token rates"
+expect_match '^synthetic/[a-z]+,uniform,test,generate,[0-9]+,[^,]*,[^,]*,[^,]*,,,,,$' "$csv" \
+  "subject rows carry no latency (not measured per subject)"
+gen=$(printf '%s\n' "$csv" | grep '^synthetic,uniform,' | cut -d, -f10-13)
+avg=$(printf '%s\n' "$csv" | grep '^average,uniform,' | cut -d, -f10-13)
+expect_match "^$gen\$" "$avg" "the average row's latency is over the generation tasks (here synthetic alone)"
+ms=$(printf '%s\n' "$avg" | cut -d, -f3 | awk '{printf "%.3f", $1}')
+expect_match "^rlae eval: uniform: $ms ms/token, [0-9.]+ tokens/s \\($(echo "$gen" | cut -d, -f1) tokens generated in .*log-likelihood scoring [0-9.]+ s$" \
+  "$err" "stderr gives each method's ms/token, tokens and seconds"
+h5=$(h5dump -y -d /eval "$tmp/out/eval.h5" 2>/dev/null | sed -n '/DATA {/,$p' | tr -d ' \n' | sed 's/},{/}\n{/g')
+expect_match '^\{?\{0,"synthetic","uniform",[^,]*,[^,]*,[^,]*,5,'"$(echo "$gen" | cut -d, -f1)"',[0-9.e-]+\}' "$h5" \
+  "eval.h5's /eval row has the CSV's token count"
+expect_match '^\{0,"synthetic/[a-z]+","uniform",[^,]*,[^,]*,[^,]*,[0-9]+,-1,nan\}' "$h5" \
+  "eval.h5's subject rows: tokens -1, gen_seconds NaN (not measured)"
 expect_exit 0 "inspect eval.h5" -- "$RLAE_BIN" inspect "$tmp/out/eval.h5"
 expect_match 'piqa +uniform +[0-9.]+ +\[' "$out" "rlae inspect reads the evaluation rows"
 
