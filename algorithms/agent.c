@@ -39,6 +39,9 @@ static rlae_status check_spec(const rlae_agent_spec *sp)
                          "alpha_min %g: need widths >= 1, layers 1..%d, alpha_min > 0 (config section agent)",
                          n->hidden, n->layers, n->proj_dim, n->span_embed_dim, n->alpha_min,
                          RLAE_MLP_MAX_LAYERS - 1);
+    if (sp->enc_dim < 0 || (sp->enc_dim > 0 && n->proj_dim < 1))
+        return rlae_fail(RLAE_ERR_INPUT, "agent: encoder width %d with proj_dim %d: the width must be >= 0 and "
+                         "an encoder needs proj_dim >= 1", sp->enc_dim, n->proj_dim);
     for (int k = 0; k < sp->n_members && n->use_hidden; k++)
         if (sp->hidden_dim[k] < 1)
             return rlae_fail(RLAE_ERR_INPUT, "agent: member %d has hidden_dim %d; it must be >= 1", k,
@@ -66,6 +69,10 @@ static rlae_status init_params(rlae_agent *a)
     for (int k = 0; k < a->K && a->spec.net.use_hidden; k++) {
         rlae_rng_init(&rng, seed, 0xFFFFFFFFu, comp++, RLAE_AGENT_RNG_INIT);
         RLAE_TRY(rlae_mlp_init_orthogonal(&a->proj[k], a->params + a->proj_off[k], 1.0, 1.0, &smp));
+    }
+    if (a->PE) { /* its own stream: the members' components keep theirs */
+        rlae_rng_init(&rng, seed, 0xFFFFFFFFu, 50, RLAE_AGENT_RNG_INIT);
+        RLAE_TRY(rlae_mlp_init_orthogonal(&a->enc_proj, a->params + a->enc_proj_off, 1.0, 1.0, &smp));
     }
     rlae_rng_init(&rng, seed, 0xFFFFFFFFu, 100, RLAE_AGENT_RNG_INIT);
     for (size_t j = 0; j < (size_t)a->spec.max_spans * a->ed; j++)
@@ -98,8 +105,9 @@ rlae_status rlae_agent_new(const rlae_agent_spec *spec, rlae_agent **out)
         a->spec.share_params = false;
     a->P = hid ? spec->net.proj_dim : 0;
     a->ed = spec->net.span_embed_dim;
+    a->PE = spec->enc_dim > 0 ? spec->net.proj_dim : 0;
     a->F = a->P + RLAE_AGENT_MEMBER_STATS;
-    a->S = a->ed + 1;
+    a->S = a->ed + 1 + a->PE;
     a->X = K * a->F + a->S;
     a->A = a->F + a->S + (mappo && a->spec.share_params ? K : 0);
     a->logp_width = mappo ? K : 1;
@@ -111,7 +119,9 @@ rlae_status rlae_agent_new(const rlae_agent_spec *spec, rlae_agent **out)
             a->max_d = spec->hidden_dim[k];
     }
     a->sh_off = off;
-    a->obs_dim = off + 2;
+    a->obs_dim = off + 2 + (a->PE ? spec->enc_dim : 0);
+    if (a->PE && spec->enc_dim > a->max_d)
+        a->max_d = spec->enc_dim;
     rlae_status s = RLAE_OK;
     size_t np = 0;
     for (int k = 0; k < K && hid && s == RLAE_OK; k++) {
@@ -119,6 +129,12 @@ rlae_status rlae_agent_new(const rlae_agent_spec *spec, rlae_agent **out)
         s = rlae_mlp_layout(&a->proj[k], 1, dims, RLAE_ACT_TANH);
         a->proj_off[k] = np;
         np += a->proj[k].n_params;
+    }
+    if (a->PE && s == RLAE_OK) {
+        int dims[2] = {spec->enc_dim, a->PE};
+        s = rlae_mlp_layout(&a->enc_proj, 1, dims, RLAE_ACT_TANH);
+        a->enc_proj_off = np;
+        np += a->enc_proj.n_params;
     }
     a->emb_off = np;
     np += (size_t)spec->max_spans * a->ed;
@@ -164,6 +180,7 @@ void rlae_agent_free(rlae_agent *a)
 }
 
 int rlae_agent_obs_dim(const rlae_agent *a) { return a->obs_dim; }
+int rlae_agent_encoder_dim(const rlae_agent *a) { return a->spec.enc_dim; }
 int rlae_agent_logp_width(const rlae_agent *a) { return a->logp_width; }
 size_t rlae_agent_n_params(const rlae_agent *a) { return a->n_params; }
 const float *rlae_agent_params(const rlae_agent *a) { return a->params; }
@@ -194,6 +211,13 @@ void rlae_agent_observe(const rlae_agent *a, const rlae_span_state *st, int i, f
     }
     obs[a->sh_off] = (float)st->span_index[i];
     obs[a->sh_off + 1] = st->max_new_tokens > 0 ? (float)st->generated[i] / (float)st->max_new_tokens : 0.0f;
+    if (a->PE) { /* the policy checks at its first decision that the state has an encoder of this width */
+        const int d = a->spec.enc_dim;
+        if (st->encoder && st->encoder_dim == d)
+            memcpy(obs + a->sh_off + 2, st->encoder + (size_t)i * d, sizeof(float) * (size_t)d);
+        else
+            memset(obs + a->sh_off + 2, 0, sizeof(float) * (size_t)d);
+    }
 }
 
 rlae_status rlae_agent_act(rlae_agent *a, int n, const float *obs, const uint32_t *episode, const int *span,
@@ -253,7 +277,8 @@ rlae_status rlae_agent_act(rlae_agent *a, int n, const float *obs, const uint32_
 /* ---- save / load: little-endian, versioned ------------------------------------------------------ */
 
 #define AGENT_MAGIC "RLAEAGNT"
-#define AGENT_VERSION 1u
+/* version 2 adds the encoder width after the seed; version-1 files (no encoder) still load */
+#define AGENT_VERSION 2u
 #define AGENT_END 0x21444E45u /* "END!" */
 
 typedef struct {
@@ -338,9 +363,10 @@ static void put_spec(bin_io *io, const rlae_agent_spec *s)
     put_f64(io, s->net.alpha_min);
     put_u32(io, (uint32_t)s->net.use_hidden | (uint32_t)s->share_params << 1 | (uint32_t)s->value_norm << 2);
     put_u64(io, s->seed);
+    put_u32(io, (uint32_t)s->enc_dim);
 }
 
-static void get_spec(bin_io *io, rlae_agent_spec *s)
+static void get_spec(bin_io *io, rlae_agent_spec *s, uint32_t ver)
 {
     memset(s, 0, sizeof *s);
     s->algo = (rlae_algorithm)get_u32(io);
@@ -358,6 +384,7 @@ static void get_spec(bin_io *io, rlae_agent_spec *s)
     s->share_params = (fl >> 1) & 1;
     s->value_norm = (fl >> 2) & 1;
     s->seed = get_u64(io);
+    s->enc_dim = ver >= 2 ? (int)get_u32(io) : 0;
 }
 
 rlae_status rlae_agent_save(const rlae_agent *a, FILE *f, const char *name)
@@ -402,6 +429,17 @@ static int spec_diff(const rlae_agent_spec *got, const rlae_agent_spec *want, ch
             return snprintf(msg, cap, "hidden_dim of member %d is %d in the file but %d expected", k,
                             got->hidden_dim[k], want->hidden_dim[k]),
                    1;
+    if (got->enc_dim != want->enc_dim) {
+        if (!got->enc_dim || !want->enc_dim)
+            return snprintf(msg, cap, "the agent was trained %s an encoder member but this config has %s (%s)",
+                            got->enc_dim ? "with" : "without", want->enc_dim ? "one" : "none",
+                            want->enc_dim ? "remove the `encoder` section" : "set encoder.path as in the run's "
+                            "config.yaml"),
+                   1;
+        return snprintf(msg, cap, "the encoder member's hidden size is %d in the file but %d expected (encoder.path "
+                        "names another model)", got->enc_dim, want->enc_dim),
+               1;
+    }
     DIFF_INT(max_spans, "max_spans");
     DIFF_INT(net.hidden, "agent.hidden");
     DIFF_INT(net.layers, "agent.layers");
@@ -431,10 +469,11 @@ rlae_status rlae_agent_load(FILE *f, const char *name, const rlae_agent_spec *ex
         return rlae_fail(RLAE_ERR_INPUT, "%s: not an rlae agent state (bad magic); point at a checkpoint written "
                          "by rlae train", name);
     uint32_t ver = get_u32(&io);
-    if (ver != AGENT_VERSION)
-        return rlae_fail(RLAE_ERR_INPUT, "%s: agent state version %u, this build reads %u", name, ver, AGENT_VERSION);
+    if (ver < 1 || ver > AGENT_VERSION)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: agent state version %u, this build reads 1 to %u", name, ver,
+                         AGENT_VERSION);
     rlae_agent_spec sp;
-    get_spec(&io, &sp);
+    get_spec(&io, &sp, ver);
     if (io.bad)
         return rlae_fail(RLAE_ERR_INPUT, "%s: truncated agent state (in the spec)", name);
     rlae_status s = check_spec(&sp);

@@ -7,10 +7,13 @@
  *   per member k: its final hidden state h_k (d_k floats; left out when net.use_hidden is false),
  *                 entropy, top-1 probability, mean log-prob of the last span's tokens, agreement;
  *   shared:       span index t (as a float, an index into a learned embedding), tokens generated /
- *                 max_new_tokens.
+ *                 max_new_tokens, and with an encoder member (spec.enc_dim > 0) its hidden state
+ *                 pooled over the whole text so far (enc_dim floats, rlae_span_state.encoder).
  * Network (all parameters in one flat float buffer, orthogonal init as cleanrl / on-policy):
  *   member features f_k = [P_k h_k (learned linear projection to net.proj_dim), the 4 statistics];
- *   shared features s = [E[t] (net.span_embed_dim, learned table), fraction used].
+ *   shared features s = [E[t] (net.span_embed_dim, learned table), fraction used, (encoder:)
+ *                   P_e e (its own learned linear projection to net.proj_dim)]; for mappo the shared
+ *                   features are part of every agent's observation o_k, so each agent sees the encoder.
  *   ppo:   x = [f_1 .. f_K, s] -> MLP trunk (net.layers x net.hidden, tanh) -> K head logits;
  *          alpha = softplus(head) + net.alpha_min; w ~ Dirichlet(alpha); deterministic: alpha/sum.
  *          critic: its own MLP on x -> V.
@@ -37,6 +40,7 @@ typedef struct {
     int n_members;           /* 1..8 */
     int hidden_dim[8];       /* d_k of each member's hidden state */
     int max_spans;           /* rows of the span-index embedding; larger indices use the last row */
+    int enc_dim;             /* width of the encoder member's pooled hidden state; 0 = no encoder */
     rlae_agent_config net;   /* hidden, layers, proj_dim, span_embed_dim, alpha_min, use_hidden */
     bool share_params;       /* MAPPO: one actor network for every agent, with a member-id one-hot */
     bool value_norm;         /* keep a running normaliser of the value targets (MAPPO default) */
@@ -50,12 +54,15 @@ void rlae_agent_free(rlae_agent *a);
 
 /* Floats in one observation. */
 int rlae_agent_obs_dim(const rlae_agent *a);
+/* The encoder width the agent was built for (spec.enc_dim; 0 = none). */
+int rlae_agent_encoder_dim(const rlae_agent *a);
 /* Floats of log-probability per step: 1 (ppo: the joint Dirichlet log-density) or K (mappo: one
  * per agent). */
 int rlae_agent_logp_width(const rlae_agent *a);
 size_t rlae_agent_n_params(const rlae_agent *a);
 
-/* Packs sequence i (row i) of a span state into obs[rlae_agent_obs_dim]. */
+/* Packs sequence i (row i) of a span state into obs[rlae_agent_obs_dim]. With enc_dim > 0 the state
+ * must carry an encoder of that width (the agent policy checks; a missing one packs zeros). */
 void rlae_agent_observe(const rlae_agent *a, const rlae_span_state *st, int i, float *obs);
 
 /* Acts on n observations obs[n, obs_dim]. Stochastic: draws keyed by (seed, episode[i], span[i]);

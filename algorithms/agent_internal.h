@@ -7,13 +7,16 @@
  *                   minibatches, gradient clip, Adam, target-KL early stop, metrics.
  *
  * Parameter buffer, in this order: per member k the projection P_k (a one-layer rlae_mlp
- * d_k -> proj_dim, with bias; only when use_hidden), the span embedding [max_spans][span_embed_dim],
+ * d_k -> proj_dim, with bias; only when use_hidden), the encoder's projection P_e (enc_dim ->
+ * proj_dim, only with an encoder; none without, so the layout of agents without one is unchanged),
+ * the span embedding [max_spans][span_embed_dim],
  * the actor(s), the critic, and (MAPPO) one log_std per agent.
  *
  * Widths: member features F = (use_hidden ? proj_dim : 0) + 4; shared features S = span_embed_dim +
- * 1; trunk / critic input X = K F + S; MAPPO actor input A = F + S (+ K for the member-id one-hot
- * with share_params). Observation: member k's block [h_k (d_k if use_hidden), 4 stats] at
- * obs_off[k], then [span index, fraction] at sh_off. */
+ * 1 + PE (PE = proj_dim with an encoder, else 0); trunk / critic input X = K F + S; MAPPO actor
+ * input A = F + S (+ K for the member-id one-hot with share_params). Observation: member k's block
+ * [h_k (d_k if use_hidden), 4 stats] at obs_off[k], then [span index, fraction] at sh_off, then the
+ * encoder's pooled state [enc_dim] at sh_off + 2. */
 #ifndef RLAE_ALGORITHMS_AGENT_INTERNAL_H
 #define RLAE_ALGORITHMS_AGENT_INTERNAL_H
 
@@ -64,10 +67,12 @@ RLAE_AGENT_SCRATCH_DECLARE(double, RLAE_D)
 struct rlae_agent {
     rlae_agent_spec spec;
     int K, obs_dim, logp_width;
-    int F, S, X, A, P, ed, max_d;
+    int F, S, X, A, P, PE, ed, max_d;
     int obs_off[RLAE_AGENT_MAX_K], sh_off;
     rlae_mlp proj[RLAE_AGENT_MAX_K];
     size_t proj_off[RLAE_AGENT_MAX_K];
+    rlae_mlp enc_proj; /* P_e (PE > 0) */
+    size_t enc_proj_off;
     size_t emb_off;
     int n_actors; /* ppo: 1; mappo: 1 shared or K */
     rlae_mlp actor[RLAE_AGENT_MAX_K];

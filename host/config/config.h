@@ -171,6 +171,9 @@ typedef struct {
     rlae_run_config run;
     rlae_member_config *members;
     int n_members;
+    /* optional encoder member (encoder.*): read like a member, pooled over the whole text, no vote;
+     * encoder.path "" = none. Its name is always "encoder"; name and weight are not schema keys. */
+    rlae_member_config encoder;
     rlae_ensemble_config ensemble;
     rlae_algorithm_config algorithm;
     rlae_agent_config agent;

@@ -62,6 +62,22 @@ const cfg_key cfg_schema[] = {
     FLT("members[].weight", MOFF(weight), "1.0", MIN_ONLY, 0, 0,
         "Fixed weight used by policy score (normalised over members); other policies ignore it."),
 
+    SECTION("encoder", "Optional encoder member (METHOD.md section 4): a model that reads the question and "
+            "the answer so far like a member (its own prompt format and tokens) but never votes; the agent "
+            "sees the mean of its post-norm hidden states over every token of that text."),
+    STR("encoder.path", OFF(encoder.path), "\"\"",
+        "HF model directory or llama2.c checkpoint of the encoder; empty = no encoder. May be one of "
+        "the members' models or any other."),
+    ENUM("encoder.format", OFF(encoder.format), "auto", "auto|hf|llama2c",
+         "Checkpoint format, as members[].format."),
+    STR("encoder.tokenizer", OFF(encoder.tokenizer), "\"\"",
+        "Tokenizer of the encoder, as members[].tokenizer (any tokenizer: it is not in the union)."),
+    ENUM("encoder.dtype", OFF(encoder.dtype), "auto", "auto|fp32|fp16|bf16",
+         "Compute dtype of the encoder's weights, as members[].dtype."),
+    ENUM("encoder.chat_template", OFF(encoder.chat_template), "auto",
+         "auto|none|llama2|llama3|chatml|mistral|plain",
+         "How the encoder formats the prompt, as members[].chat_template."),
+
     SECTION("ensemble", "How the members write one answer together (METHOD.md section 3)."),
     INT("ensemble.span", OFF(ensemble.span), "8", 1, 4096,
         "Tokens per span: weights chosen at a decision point hold for this many tokens."),

@@ -40,6 +40,21 @@ struct rlae_rollout {
     double *acc_logp;  /* [max_batch, K] sums over the current span */
     int *acc_agree, *acc_n;
     rlae_comm *comm; /* model_parallel (rlae_rollout_set_comm); NULL: every member runs here */
+    /* the encoder member (rlae_rollout_set_encoder); NULL: none */
+    rlae_member *enc;
+    double *enc_sum;               /* [max_batch, d_enc] running sums per sequence */
+    int *enc_cnt;                  /* [max_batch] tokens summed */
+    float *enc_mean;               /* [max_batch, d_enc] rows of the span state */
+    float *enc_hid;                /* [enc_hid_cap] hidden rows of one forward */
+    size_t enc_hid_cap;
+    int32_t *enc_feed;             /* tokens of one forward, sequence after sequence */
+    size_t enc_feed_cap;
+    int *enc_n_new, *enc_slots;    /* [max_batch] */
+    int *enc_row_cnt;              /* [max_batch] tokens pooled, per row of the span state */
+    int *enc_memo_at, *enc_memo_n; /* [union size]: spelling of union id u in enc_memo (n -1: not yet) */
+    int *enc_memo_unspelled;
+    int32_t *enc_memo;
+    size_t enc_memo_len, enc_memo_cap;
     rlae_rollout_timing timing;
 };
 
@@ -70,6 +85,7 @@ void rlae_episode_free(rlae_episode *e)
     free(e->span_features);
     for (int k = 0; k < 8; k++)
         free(e->fed[k]);
+    free(e->enc_fed);
     memset(e, 0, sizeof *e);
 }
 
@@ -94,7 +110,8 @@ void rlae_rollout_free(rlae_rollout *r)
     void *bufs[] = {r->w_row, r->w_seq, r->mixed, r->mprob, r->mtop1, r->ent, r->stat_max, r->stat_lse,
                     r->f_ent, r->f_top1, r->f_lp, r->f_agree, r->episode, r->step, r->token, r->margmax,
                     r->active, r->slots, r->seq_ids, r->span_idx, r->generated, r->ep_ids, r->acc_logp,
-                    r->acc_agree, r->acc_n};
+                    r->acc_agree, r->acc_n, r->enc_sum, r->enc_cnt, r->enc_mean, r->enc_hid, r->enc_feed,
+                    r->enc_n_new, r->enc_slots, r->enc_row_cnt, r->enc_memo_at, r->enc_memo_n, r->enc_memo_unspelled, r->enc_memo};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(r);
@@ -266,6 +283,165 @@ static rlae_status members_share(rlae_rollout *r, int n)
     return RLAE_OK;
 }
 
+rlae_status rlae_rollout_set_encoder(rlae_rollout *r, rlae_member *enc)
+{
+    if (!enc) {
+        r->enc = NULL;
+        return RLAE_OK;
+    }
+    if (enc->model.max_seqs < r->max_batch || enc->cache.n_slots < r->max_batch)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: encoder '%s' was loaded for batches of %d, not %d", enc->name,
+                         enc->cache.n_slots, r->max_batch);
+    if (enc->model.device != r->dev)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "rollout: the encoder '%s' is on another device than the members",
+                         enc->name);
+    size_t B = (size_t)r->max_batch, d = (size_t)enc->w.cfg.dim, U = (size_t)rlae_vocab_union_size(r->vu);
+    void *bufs[] = {r->enc_sum, r->enc_cnt, r->enc_mean, r->enc_n_new, r->enc_slots, r->enc_row_cnt, r->enc_memo_at,
+                    r->enc_memo_n, r->enc_memo_unspelled};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    r->enc = NULL;
+    if (!ALLOC(r->enc_sum, B * d) || !ALLOC(r->enc_cnt, B) || !ALLOC(r->enc_mean, B * d) ||
+        !ALLOC(r->enc_n_new, B) || !ALLOC(r->enc_slots, B) || !ALLOC(r->enc_row_cnt, B) || !ALLOC(r->enc_memo_at, U) ||
+        !ALLOC(r->enc_memo_n, U) || !ALLOC(r->enc_memo_unspelled, U))
+        return RLAE_ERR_NOMEM;
+    for (size_t u = 0; u < U; u++)
+        r->enc_memo_n[u] = -1;
+    r->enc = enc;
+    return RLAE_OK;
+}
+
+/* The encoder's spelling of union entry u (memoised): *at indexes r->enc_memo (which may move when
+ * a later entry is added, so callers copy before the next call). */
+static rlae_status enc_spelling(rlae_rollout *r, int u, size_t *at, int *n, int *unspelled)
+{
+    if (r->enc_memo_n[u] < 0) {
+        size_t nb, cnt = 0, uns = 0;
+        const uint8_t *bytes = rlae_vocab_union_bytes(r->vu, u, &nb);
+        int32_t *ids = NULL;
+        RLAE_TRY(rlae_tokenizer_spell(r->enc->tok, bytes ? (const void *)bytes : "", bytes ? nb : 0, &ids, &cnt, &uns));
+        void *p = r->enc_memo;
+        rlae_status s = grow(&p, &r->enc_memo_cap, r->enc_memo_len + cnt, sizeof(int32_t));
+        if (s != RLAE_OK) {
+            free(ids);
+            return s;
+        }
+        r->enc_memo = p;
+        memcpy(r->enc_memo + r->enc_memo_len, ids, cnt * sizeof(int32_t));
+        free(ids);
+        r->enc_memo_at[u] = (int)r->enc_memo_len;
+        r->enc_memo_n[u] = (int)cnt;
+        r->enc_memo_unspelled[u] = (int)uns;
+        r->enc_memo_len += cnt;
+    }
+    *at = (size_t)r->enc_memo_at[u];
+    *n = r->enc_memo_n[u];
+    *unspelled = r->enc_memo_unspelled[u];
+    return RLAE_OK;
+}
+
+/* Appends the encoder's spelling of union token u to sequence b's slot in this step's feed (row
+ * `row`, *fed tokens so far), unless its context is full (then it stops reading b for good). */
+static rlae_status enc_queue(rlae_rollout *r, rlae_episode *e, int b, int u, int row, size_t *fed, size_t *rec_cap)
+{
+    r->enc_slots[row] = b;
+    r->enc_n_new[row] = 0;
+    if (e->enc_full)
+        return RLAE_OK;
+    size_t at;
+    int n, unspelled;
+    RLAE_TRY(enc_spelling(r, u, &at, &n, &unspelled));
+    if (rlae_kv_cache_len(&r->enc->cache, b) + n > r->enc->cache.capacity) {
+        e->enc_full = 1;
+        return RLAE_OK;
+    }
+    void *f = r->enc_feed;
+    RLAE_TRY(grow(&f, &r->enc_feed_cap, *fed + (size_t)n, sizeof(int32_t)));
+    r->enc_feed = f;
+    memcpy(r->enc_feed + *fed, r->enc_memo + at, (size_t)n * sizeof(int32_t));
+    *fed += (size_t)n;
+    r->enc_n_new[row] = n;
+    e->enc_unspelled += unspelled;
+    if (r->opt.record_fed) {
+        void *p = e->enc_fed;
+        RLAE_TRY(grow(&p, rec_cap, (size_t)e->n_enc_fed + (size_t)n + 1, sizeof(int32_t)));
+        e->enc_fed = p;
+        memcpy(e->enc_fed + e->n_enc_fed, r->enc_memo + at, (size_t)n * sizeof(int32_t));
+        e->n_enc_fed += n;
+    }
+    return RLAE_OK;
+}
+
+/* The encoder's forward of the queued tokens of rows 0..n-1 (rows with nothing to read are left
+ * out of the call) and the running sums: every new token's post-norm hidden state is added. */
+static rlae_status enc_compute(rlae_rollout *r, int n, rlae_episode *ep)
+{
+    rlae_timer tm;
+    rlae_timer_start(&tm);
+    int m = 0;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        if (r->enc_n_new[i] > 0) { /* compact: rows keep their order, so the feed stays in place */
+            r->enc_slots[m] = r->enc_slots[i];
+            r->enc_n_new[m] = r->enc_n_new[i];
+            total += (size_t)r->enc_n_new[i];
+            m++;
+        }
+    if (m == 0)
+        return RLAE_OK;
+    const size_t d = (size_t)r->enc->w.cfg.dim;
+    void *h = r->enc_hid;
+    RLAE_TRY(grow(&h, &r->enc_hid_cap, total * d, sizeof(float)));
+    r->enc_hid = h;
+    RLAE_TRY(rlae_forward_hidden_all(&r->enc->model, &r->enc->cache, m, r->enc_slots, r->enc_n_new, r->enc_feed,
+                                     r->enc_hid));
+    const float *row = r->enc_hid;
+    for (int i = 0; i < m; i++) {
+        int b = r->enc_slots[i];
+        double *sum = r->enc_sum + (size_t)b * d;
+        for (int t = 0; t < r->enc_n_new[i]; t++, row += d)
+            for (size_t j = 0; j < d; j++)
+                sum[j] += row[j];
+        r->enc_cnt[b] += r->enc_n_new[i];
+        ep[b].enc_tokens = r->enc_cnt[b];
+    }
+    r->timing.encoder += rlae_timer_elapsed(&tm);
+    return RLAE_OK;
+}
+
+/* The encoder's prompts for the B sequences: encoded its own way, read from an empty cache. */
+static rlae_status enc_prefill(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_episode *ep)
+{
+    rlae_member *m = r->enc;
+    const size_t d = (size_t)m->w.cfg.dim;
+    size_t fed = 0;
+    rlae_status s = RLAE_OK;
+    for (int b = 0; b < B && s == RLAE_OK; b++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        s = rlae_member_encode_prompt(m, req[b].system, req[b].user ? req[b].user : "", &ids, &n);
+        if (s == RLAE_OK && (long)n >= m->cache.capacity)
+            s = rlae_fail(RLAE_ERR_INPUT, "prompt %d has %zu tokens for the encoder '%s', whose context holds %d; "
+                          "shorten the prompt or choose an encoder with a longer context (encoder.path)", b, n,
+                          m->name, m->cache.capacity);
+        if (s == RLAE_OK)
+            s = rlae_kv_cache_reset(&m->cache, b);
+        void *f = r->enc_feed;
+        if (s == RLAE_OK && (s = grow(&f, &r->enc_feed_cap, fed + n, sizeof(int32_t))) == RLAE_OK) {
+            r->enc_feed = f;
+            memcpy(r->enc_feed + fed, ids, n * sizeof(int32_t));
+            fed += n;
+            r->enc_slots[b] = b;
+            r->enc_n_new[b] = (int)n;
+            r->enc_cnt[b] = 0;
+            memset(r->enc_sum + (size_t)b * d, 0, d * sizeof(double));
+            ep[b].enc_prompt_len = (int)n;
+        }
+        free(ids);
+    }
+    return s == RLAE_OK ? enc_compute(r, B, ep) : s;
+}
+
 /* Prompt encoding and prefill of every member for the B sequences. */
 static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int B, rlae_episode *ep)
 {
@@ -344,6 +520,20 @@ static rlae_status span_state(rlae_rollout *r, int n_active, int t, const rlae_e
                             .span_index = r->span_idx, .generated = r->generated, .max_new_tokens = max_new,
                             .hidden = hid, .hidden_dim = hdim, .entropy = r->f_ent, .top1 = r->f_top1,
                             .span_logprob = r->f_lp, .span_agree = r->f_agree};
+    if (r->enc) {
+        const size_t d = (size_t)r->enc->w.cfg.dim;
+        for (int i = 0; i < n_active; i++) {
+            int b = r->active[i];
+            const double *sum = r->enc_sum + (size_t)b * d;
+            double cnt = r->enc_cnt[b] > 0 ? (double)r->enc_cnt[b] : 1.0;
+            for (size_t j = 0; j < d; j++)
+                r->enc_mean[(size_t)i * d + j] = (float)(sum[j] / cnt);
+            r->enc_row_cnt[i] = r->enc_cnt[b];
+        }
+        st->encoder = r->enc_mean;
+        st->encoder_dim = (int)d;
+        st->encoder_tokens = r->enc_row_cnt;
+    }
     return RLAE_OK;
 }
 
@@ -421,7 +611,7 @@ static long find_stop(const rlae_rollout *r, const char *raw, size_t len, size_t
 static rlae_status final_states(rlae_rollout *r, int B, rlae_weight_policy *pol, rlae_episode *ep, int max_new)
 {
     int K = r->K, n = 0;
-    size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0};
+    size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0}, enc_fed = 0;
     for (int b = 0; b < B; b++) {
         rlae_episode *e = &ep[b];
         if (e->end != RLAE_END_MAX_TOKENS || e->n_tokens == 0)
@@ -442,6 +632,10 @@ static rlae_status final_states(rlae_rollout *r, int B, rlae_weight_policy *pol,
             feed_n[k] += (size_t)cnt[k];
             r->n_new[k][n] = cnt[k];
         }
+        if (r->enc) {
+            size_t rec_cap = (size_t)e->n_enc_fed; /* grows from the exact length: realloc keeps the data */
+            RLAE_TRY(enc_queue(r, e, b, u, n, &enc_fed, &rec_cap));
+        }
         r->active[n] = b;
         r->slots[n] = b;
         n++;
@@ -451,6 +645,8 @@ static rlae_status final_states(rlae_rollout *r, int B, rlae_weight_policy *pol,
     for (int k = 0; k < K; k++)
         RLAE_TRY(member_compute(r, k, n, r->slots, r->n_new[k], r->feed[k]));
     RLAE_TRY(members_share(r, n));
+    if (r->enc)
+        RLAE_TRY(enc_compute(r, n, ep));
     const float *hid[RLAE_MIX_MAX_MEMBERS];
     int hdim[RLAE_MIX_MAX_MEMBERS];
     rlae_span_state st;
@@ -465,8 +661,9 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
         return rlae_fail(RLAE_ERR_INPUT, "rollout: batch of %d (this rollout takes 1..%d)", B, r->max_batch);
     int K = r->K, max_new = r->opt.max_new_tokens;
     rlae_status s = RLAE_OK;
-    size_t raw_cap[B], fed_cap[B][8];
+    size_t raw_cap[B], fed_cap[B][8], enc_rec_cap[B];
     memset(fed_cap, 0, sizeof fed_cap);
+    memset(enc_rec_cap, 0, sizeof enc_rec_cap);
     for (int b = 0; b < B; b++) {
         raw_cap[b] = 64;
         if ((s = episode_init(&ep[b], K, req[b].episode, max_new, r->opt.span)) != RLAE_OK)
@@ -481,6 +678,8 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
     if ((s = prefill(r, req, B, ep)) != RLAE_OK)
         goto fail;
     r->timing.prefill += rlae_timer_elapsed(&tm);
+    if (r->enc && (s = enc_prefill(r, req, B, ep)) != RLAE_OK)
+        goto fail;
 
     int n_active = B;
     for (int b = 0; b < B; b++) {
@@ -540,7 +739,7 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
         /* record, stops, bridge lookups */
         rlae_timer_start(&tm);
         int kept = 0;
-        size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0};
+        size_t feed_n[RLAE_MIX_MAX_MEMBERS] = {0}, enc_fed = 0;
         for (int i = 0; i < n_active; i++) {
             int b = r->active[i];
             rlae_episode *e = &ep[b];
@@ -613,6 +812,8 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
                 if (r->opt.record_fed && (s = record_fed(e, k, &fed_cap[b][k], ids[k], n[k])) != RLAE_OK)
                     goto fail;
             }
+            if (r->enc && (s = enc_queue(r, e, b, u, kept, &enc_fed, &enc_rec_cap[b])) != RLAE_OK)
+                goto fail;
             r->active[kept] = b;
             r->slots[kept] = b;
             kept++;
@@ -627,6 +828,8 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
         if (s != RLAE_OK || (s = members_share(r, n_active)) != RLAE_OK)
             goto fail;
         r->timing.forward += rlae_timer_elapsed(&tm);
+        if (r->enc && (s = enc_compute(r, n_active, ep)) != RLAE_OK)
+            goto fail;
     }
 
     if (pol->on_truncated && (s = final_states(r, B, pol, ep, max_new)) != RLAE_OK)

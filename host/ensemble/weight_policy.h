@@ -36,6 +36,12 @@ typedef struct {
                                  tokens (0 at t = 0) */
     const float *span_agree;  /* [n, K] fraction of the last span's tokens that were member k's own
                                  top-1 choice (0 at t = 0) */
+    /* The encoder member (rlae_rollout_set_encoder), NULL / 0 without one: row i is the mean of its
+     * post-norm hidden states over every token of sequence seq[i]'s text so far (prompt included),
+     * encoder + i * encoder_dim; encoder_tokens[i] is how many tokens that mean is over. */
+    const float *encoder;
+    int encoder_dim;
+    const int *encoder_tokens;
 } rlae_span_state;
 
 typedef struct rlae_weight_policy rlae_weight_policy;

@@ -41,6 +41,18 @@ rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max
     rlae_rollout_options opt = rlae_rollout_options_from_config(cfg);
     if (s == RLAE_OK)
         s = rlae_rollout_new(e->members, K, e->vu, &opt, max_batch, &e->ro);
+    if (s == RLAE_OK && cfg->encoder.path && cfg->encoder.path[0]) {
+        rlae_member_config ec = cfg->encoder;
+        ec.name = "encoder";
+        s = rlae_member_load(&e->encoder, &ec, max_batch, 0);
+        if (s != RLAE_OK)
+            s = rlae_wrap(s, "%s: encoder.path %s: ", cfg->source && cfg->source[0] ? cfg->source : "config",
+                          cfg->encoder.path);
+        else
+            e->has_encoder = 1;
+        if (s == RLAE_OK)
+            s = rlae_rollout_set_encoder(e->ro, &e->encoder);
+    }
     if (s != RLAE_OK) {
         rlae_ensemble_close(e);
         return s;
@@ -55,5 +67,9 @@ void rlae_ensemble_close(rlae_ensemble *e)
     rlae_vocab_union_free(e->vu);
     for (int k = 0; k < e->n_members; k++)
         rlae_member_free(&e->members[k]);
+    if (e->has_encoder)
+        rlae_member_free(&e->encoder);
     memset(e, 0, sizeof *e);
 }
+
+int rlae_ensemble_encoder_dim(const rlae_ensemble *e) { return e->has_encoder ? e->encoder.w.cfg.dim : 0; }

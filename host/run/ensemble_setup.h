@@ -17,13 +17,19 @@ typedef struct {
     rlae_member members[RLAE_MAX_MEMBERS];
     rlae_vocab_union *vu;
     rlae_rollout *ro;
+    int has_encoder;      /* config section `encoder` set (encoder.path not empty) */
+    rlae_member encoder;  /* read by the rollout, pooled into the agent's features; no vote */
 } rlae_ensemble;
+
+/* Width of the encoder's pooled feature: its hidden size, 0 without an encoder. */
+int rlae_ensemble_encoder_dim(const rlae_ensemble *e);
 
 /* The rollout options cfg describes (greedy means temperature 0); the stop list points into cfg. */
 rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg);
 
 /* Loads cfg's members for batches of up to max_batch sequences (each at its model's full context),
- * builds the union and the rollout (which copies what it keeps of cfg).
+ * builds the union and the rollout (which copies what it keeps of cfg), and the encoder member when
+ * encoder.path is set (rlae_rollout_set_encoder; a bad encoder is an error naming encoder.path).
  * No members: RLAE_ERR_INPUT saying to list some; a member that fails to load is named. On failure
  * *e holds nothing to free. */
 rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max_batch);

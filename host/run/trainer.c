@@ -121,6 +121,7 @@ static rlae_agent_spec agent_spec(const rlae_config *cfg, const rlae_ensemble *e
     for (int k = 0; k < e->n_members; k++)
         spec.hidden_dim[k] = e->members[k].w.cfg.dim;
     spec.max_spans = (cfg->ensemble.max_new_tokens + cfg->ensemble.span - 1) / cfg->ensemble.span + 1;
+    spec.enc_dim = rlae_ensemble_encoder_dim(e); /* the encoder member's pooled state, 0 = none */
     spec.net = cfg->agent;
     spec.share_params = cfg->algorithm.share_params;
     spec.value_norm = cfg->algorithm.value_norm;

@@ -2,7 +2,9 @@
  * rlae_agent_loss_d), act() (simplex, deterministic = Dirichlet mean / softmax(mu), logp = the
  * policy's log-density of the action, denormalised values), determinism (same seed -> identical
  * actions and parameters; save -> load -> continue == uninterrupted, bit for bit), and load's
- * failures (mismatching spec names the field; truncated or garbage files fail cleanly).
+ * failures (mismatching spec names the field; truncated or garbage files fail cleanly); with an
+ * encoder member (spec.enc_dim): the gradient through its projection, save / load, refusal across
+ * encoder / no encoder, and version-1 files (before the encoder) still loading.
  * The learning test (a contextual bandit) is test_agent_bandit.c. */
 #include "test.h"
 
@@ -15,10 +17,13 @@
 
 #include <stdint.h>
 
+static int g_enc_dim; /* encoder width of small_spec (0 = no encoder) */
+
 static rlae_agent_spec small_spec(rlae_algorithm algo, bool share, bool use_hidden, bool value_norm)
 {
     rlae_agent_spec sp;
     memset(&sp, 0, sizeof sp);
+    sp.enc_dim = g_enc_dim;
     sp.algo = algo;
     sp.n_members = 3;
     sp.hidden_dim[0] = 5;
@@ -63,13 +68,15 @@ static void random_obs(const rlae_agent *a, int n, uint32_t key, float *obs)
 {
     rlae_rng r;
     rlae_rng_init(&r, 77, key, 0, 0);
-    const int D = rlae_agent_obs_dim(a);
+    const int D = rlae_agent_obs_dim(a), E = rlae_agent_encoder_dim(a), sh = D - 2 - E;
     for (int i = 0; i < n; i++) {
         float *o = obs + (size_t)i * D;
-        for (int j = 0; j < D - 2; j++)
+        for (int j = 0; j < sh; j++)
             o[j] = (float)rlae_rng_normal(&r);
-        o[D - 2] = (float)rlae_rng_below(&r, 6);
-        o[D - 1] = rlae_rng_uniform(&r);
+        o[sh] = (float)rlae_rng_below(&r, 6);
+        o[sh + 1] = rlae_rng_uniform(&r);
+        for (int j = sh + 2; j < D; j++) /* the encoder's pooled state */
+            o[j] = (float)rlae_rng_normal(&r);
     }
 }
 
@@ -148,9 +155,16 @@ static void test_gradient(rlae_algorithm algo, bool share, bool use_hidden, bool
         where = "actor";
     else if (worst >= a->ls_off)
         where = "log_std";
-    printf("gradient %s%s%s clip_value=%d: %zu params, max rel err %.2e (param %zu, %s)\n",
+    printf("gradient %s%s%s%s clip_value=%d: %zu params, max rel err %.2e (param %zu, %s)\n",
            algo == RLAE_ALGO_MAPPO ? "mappo" : "ppo", algo == RLAE_ALGO_MAPPO ? (share ? " shared" : " unshared") : "",
-           use_hidden ? " +hidden" : "", clip_value, np, err, worst, where);
+           use_hidden ? " +hidden" : "", g_enc_dim ? " +encoder" : "", clip_value, np, err, worst, where);
+    if (g_enc_dim) { /* the encoder's projection is in the loss: it gets a gradient */
+        double ge_enc = 0;
+        for (size_t j = 0; j < a->enc_proj.n_params; j++)
+            ge_enc += fabs(grad[a->enc_proj_off + j]);
+        CHECK_MSG(a->enc_proj.n_params == (size_t)(g_enc_dim + 1) * sp.net.proj_dim && ge_enc > 0,
+                  "encoder projection: %zu params, |grad| %g", a->enc_proj.n_params, ge_enc);
+    }
     CHECK_MSG(err < 1e-5, "max relative error %.3e at parameter %zu (%s): analytic %.9g, numeric %.9g", err, worst,
               where, grad[worst], rlae_fd_partial(f_loss, &g, x, worst, 1e-5 * fmax(1.0, fabs(x[worst]))));
     /* Every block received some gradient. */
@@ -449,6 +463,77 @@ static void test_target_kl(void)
     rlae_agent_free(a);
 }
 
+/* Agents with an encoder member: save / load round trip, refusal across encoder / no encoder (the
+ * message says which side has one), and a version-1 file (written before the encoder existed: no
+ * encoder width after the seed) still loading into an agent without one. */
+static void test_encoder_state(void)
+{
+    g_enc_dim = 6;
+    rlae_agent_spec se = small_spec(RLAE_ALGO_MAPPO, true, true, false);
+    g_enc_dim = 0;
+    rlae_agent_spec s0 = small_spec(RLAE_ALGO_MAPPO, true, true, false);
+    rlae_agent *e, *z, *x = NULL;
+    CHECK(rlae_agent_new(&se, &e) == RLAE_OK && rlae_agent_new(&s0, &z) == RLAE_OK);
+    CHECK_EQ_INT(rlae_agent_obs_dim(e), rlae_agent_obs_dim(z) + 6);
+    CHECK_EQ_INT(rlae_agent_encoder_dim(e), 6);
+    /* without an encoder the layout is the old one; with it, the projection and wider inputs */
+    CHECK_EQ_INT((int)rlae_agent_n_params(e) - (int)rlae_agent_n_params(z),
+                 (6 + 1) * 3 /* P_e */ + 3 * 6 /* critic input */ + 3 * 6 /* shared actor input */);
+    rlae_update_metrics um;
+    run_updates(e, 0, 2, &um);
+    rlae_agent *back = roundtrip(e, &se);
+    if (back) {
+        CHECK(memcmp(rlae_agent_params(back), rlae_agent_params(e), sizeof(float) * rlae_agent_n_params(e)) == 0);
+        rlae_agent_free(back);
+    }
+    FILE *f = tmpfile();
+    CHECK(rlae_agent_save(e, f, "enc.bin") == RLAE_OK);
+    rewind(f);
+    CHECK(rlae_agent_load(f, "enc.bin", &s0, &x) == RLAE_ERR_INPUT && x == NULL);
+    CHECK_MSG(strstr(rlae_last_error(), "trained with an encoder member") && strstr(rlae_last_error(), "none"),
+              "%s", rlae_last_error());
+    fclose(f);
+    f = tmpfile();
+    CHECK(rlae_agent_save(z, f, "plain.bin") == RLAE_OK);
+    long size = ftell(f);
+    rewind(f);
+    CHECK(rlae_agent_load(f, "plain.bin", &se, &x) == RLAE_ERR_INPUT && x == NULL);
+    CHECK_MSG(strstr(rlae_last_error(), "trained without an encoder member") && strstr(rlae_last_error(), "encoder"),
+              "%s", rlae_last_error());
+    rlae_agent_spec wider = se;
+    wider.enc_dim = 7;
+    fclose(f);
+    f = tmpfile();
+    CHECK(rlae_agent_save(e, f, "enc.bin") == RLAE_OK);
+    rewind(f);
+    CHECK(rlae_agent_load(f, "enc.bin", &wider, &x) == RLAE_ERR_INPUT);
+    CHECK_MSG(strstr(rlae_last_error(), "hidden size is 6 in the file but 7"), "%s", rlae_last_error());
+    fclose(f);
+    /* version 1: magic (8), version (4), the spec (80 bytes up to the seed), then the rest */
+    f = tmpfile();
+    CHECK(rlae_agent_save(z, f, "plain.bin") == RLAE_OK);
+    unsigned char *bytes = malloc((size_t)size);
+    rewind(f);
+    CHECK(fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    CHECK(bytes[8] == 2 && bytes[92] == 0 && bytes[93] == 0); /* version 2, encoder width 0 */
+    bytes[8] = 1;
+    f = tmpfile();
+    fwrite(bytes, 1, 92, f);
+    fwrite(bytes + 96, 1, (size_t)size - 96, f);
+    rewind(f);
+    CHECK_MSG(rlae_agent_load(f, "v1.bin", &s0, &x) == RLAE_OK, "%s", rlae_last_error());
+    if (x) {
+        CHECK(memcmp(rlae_agent_params(x), rlae_agent_params(z), sizeof(float) * rlae_agent_n_params(z)) == 0);
+        CHECK_EQ_INT(rlae_agent_encoder_dim(x), 0);
+        rlae_agent_free(x);
+    }
+    fclose(f);
+    free(bytes);
+    rlae_agent_free(e);
+    rlae_agent_free(z);
+}
+
 static void test_spec_errors(void)
 {
     rlae_agent_spec sp = small_spec(RLAE_ALGO_PPO, false, true, false);
@@ -484,5 +569,14 @@ int main(void)
     test_determinism(RLAE_ALGO_MAPPO, false, false);
     test_target_kl();
     test_spec_errors();
+    g_enc_dim = 6; /* with an encoder member */
+    test_gradient(RLAE_ALGO_PPO, false, true, false);
+    test_gradient(RLAE_ALGO_PPO, false, false, true);
+    test_gradient(RLAE_ALGO_MAPPO, true, true, true);
+    test_gradient(RLAE_ALGO_MAPPO, false, false, false);
+    test_determinism(RLAE_ALGO_PPO, false, false);
+    test_determinism(RLAE_ALGO_MAPPO, true, true);
+    g_enc_dim = 0;
+    test_encoder_state();
     return test_summary("test_agent");
 }
