@@ -198,7 +198,7 @@ static void print_subjects(const char *task, const rlae_eval_result *r, int stri
  * without generated tokens (log-likelihood scoring). */
 static void csv_latency(FILE *f, int64_t tokens, double seconds)
 {
-    fprintf(f, ",%lld,%.6f,", (long long)tokens, seconds);
+    fprintf(f, ",%lld,%.9f,", (long long)tokens, seconds); /* ns: tiny models generate in milliseconds */
     if (tokens > 0)
         fprintf(f, "%.6f,%.6f", 1e3 * seconds / (double)tokens, seconds > 0 ? (double)tokens / seconds : 0.0);
     else

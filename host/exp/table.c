@@ -1,5 +1,6 @@
 /* Tables of an experiment from its runs' files (table.h): eval.h5 through the run-file reader
- * (io/runlog.h) for accuracy and item counts, done.json for the child's wall time. */
+ * (io/runlog.h) for accuracy, item counts, generated tokens and generation seconds; done.json for the
+ * child's wall time (the latency of runs whose eval.h5 has no token counts). */
 #include "exp/table.h"
 
 #include "core/fs.h"
@@ -10,17 +11,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { V_ACCURACY = 0, V_MS_PER_ITEM, V_ITEMS_PER_S } value_kind;
+typedef enum { V_ACCURACY = 0, V_MS, V_RATE } value_kind;
+
+/* What a latency value is per: a generated token (eval.h5 tokens, gen_seconds), an item scored by
+ * log-likelihood (no tokens generated: gen_seconds / n), or, for runs whose eval.h5 has no token
+ * counts (older rlae), an item over the wall time of the whole rlae eval child (done.json). */
+typedef enum { U_TOKEN = 0, U_SCORED_ITEM, U_WALL_ITEM, U_N, U_MIXED = U_N } unit;
+
+static const char *unit_mark(unit u, rlae_table_format f)
+{
+    if (u == U_TOKEN)
+        return "";
+    if (f == RLAE_TABLE_TEX)
+        return u == U_SCORED_ITEM ? "$^\\ddagger$" : "$^\\dagger$";
+    return u == U_SCORED_ITEM ? " ‡" : " †";
+}
+
+static const char *unit_note(unit u, value_kind k)
+{
+    if (u == U_SCORED_ITEM)
+        return k == V_MS ? "‡ log-likelihood scoring generates no tokens: ms per item of the members' scoring "
+                           "forwards (eval.h5 gen_seconds / n)"
+                         : "‡ log-likelihood scoring generates no tokens: items per second of the members' scoring "
+                           "forwards (eval.h5 n / gen_seconds)";
+    return k == V_MS ? "† run without token counts (eval.h5 from an older rlae eval): ms per item from the wall "
+                       "time of the whole rlae eval run (done.json), model loading included"
+                     : "† run without token counts (eval.h5 from an older rlae eval): items per second from the "
+                       "wall time of the whole rlae eval run (done.json), model loading included";
+}
 
 static const char *value_title(value_kind k)
 {
     return k == V_ACCURACY ? "accuracy"
-           : k == V_MS_PER_ITEM ? "latency, ms per item (wall time of the whole rlae eval run / items; loading included)"
-                                : "throughput, items per second (items / wall time of the whole rlae eval run)";
+           : k == V_MS     ? "latency, ms per generated token (eval.h5 gen_seconds / tokens)"
+                           : "throughput, generated tokens per second (eval.h5 tokens / gen_seconds)";
 }
 
 typedef struct {
-    double acc, n, wall; /* NaN when unknown */
+    double acc, n, wall, gen; /* NaN when unknown */
+    int64_t tokens;           /* -1: not recorded */
 } run_result;
 
 /* The whole-task row of an eval run's eval.h5 (the last /eval row whose task has no '/'). */
@@ -37,6 +66,8 @@ static int read_eval(const rlae_experiment *e, int i, run_result *r)
                 if (!strchr(rows[j].task, '/')) {
                     r->acc = rows[j].accuracy;
                     r->n = (double)rows[j].n;
+                    r->tokens = rows[j].tokens;
+                    r->gen = rows[j].gen_seconds;
                     ok = 1;
                 }
         free(rows);
@@ -61,23 +92,31 @@ static void read_wall(const rlae_experiment *e, int i, run_result *r)
     free(path);
 }
 
-static double value_of(const run_result *r, value_kind k)
+/* The run's value and its unit (for latency: per token when it has token counts). NaN: unknown. */
+static double value_of(const run_result *r, value_kind k, unit *u)
 {
+    *u = U_TOKEN;
     if (k == V_ACCURACY)
         return r->acc;
-    if (isnan(r->wall) || isnan(r->n) || r->n <= 0)
+    double amount = r->tokens > 0 ? (double)r->tokens : r->n, secs = r->tokens >= 0 ? r->gen : r->wall;
+    *u = r->tokens > 0 ? U_TOKEN : r->tokens == 0 ? U_SCORED_ITEM : U_WALL_ITEM;
+    if (isnan(secs) || isnan(amount) || amount <= 0 || secs < 0)
         return NAN;
-    return k == V_MS_PER_ITEM ? 1e3 * r->wall / r->n : r->n / r->wall;
+    return k == V_MS ? 1e3 * secs / amount : secs > 0 ? amount / secs : NAN;
 }
 
 typedef struct {
     int present, total;
     double mean, std; /* valid when present == total */
+    unit u;           /* U_MIXED: the seeds' values are per different things (no mean) */
 } cell;
 
-static cell summarise(const double *x, int n)
+static cell summarise(const double *x, const unit *us, int n)
 {
-    cell c = {.total = n};
+    cell c = {.total = n, .u = n > 0 ? us[0] : U_TOKEN};
+    for (int i = 1; i < n; i++)
+        if (us[i] != c.u)
+            c.u = U_MIXED;
     double sum = 0;
     for (int i = 0; i < n; i++)
         if (!isnan(x[i])) {
@@ -112,19 +151,23 @@ static int find_run(const rlae_experiment *e, int m, int t, int s, int p)
     return -1;
 }
 
-/* Per seed: the value of one task at point p, or (t < 0) the average over tasks. */
-static double seed_value(const ctx *C, int m, int t, int s, int p)
+/* Per seed: the value of one task at point p, or (t < 0) the average over tasks (U_MIXED when the
+ * tasks' values are per different things). */
+static double seed_value(const ctx *C, int m, int t, int s, int p, unit *un)
 {
     const rlae_experiment *e = C->e;
+    *un = U_TOKEN;
     if (t >= 0) {
         int i = find_run(e, m, t, s, p);
-        return i < 0 ? NAN : value_of(&C->res[i], C->kind);
+        return i < 0 ? NAN : value_of(&C->res[i], C->kind, un);
     }
     double sum = 0;
     for (int u = 0; u < e->n_tasks; u++) {
-        double v = seed_value(C, m, u, s, p);
+        unit uu;
+        double v = seed_value(C, m, u, s, p, &uu);
         if (isnan(v))
             return NAN;
+        *un = u == 0 || uu == *un ? uu : U_MIXED;
         sum += v;
     }
     return sum / e->n_tasks;
@@ -132,13 +175,17 @@ static double seed_value(const ctx *C, int m, int t, int s, int p)
 
 static void format_number(double v, value_kind k, char *buf, size_t cap)
 {
-    snprintf(buf, cap, k == V_ACCURACY ? "%.3f" : k == V_MS_PER_ITEM ? "%.1f" : "%.2f", v);
+    snprintf(buf, cap, k == V_ACCURACY ? "%.3f" : fabs(v) < 10 ? "%.3f" : fabs(v) < 1000 ? "%.2f" : "%.1f", v);
 }
 
 static void write_cell(FILE *out, rlae_table_format f, value_kind k, const cell *c, int best)
 {
     if (c->present != c->total) {
         fprintf(out, "missing (%d/%d seeds)", c->present, c->total);
+        return;
+    }
+    if (c->u == U_MIXED) {
+        fputs("mixed units", out);
         return;
     }
     char m[64], s[64];
@@ -154,6 +201,7 @@ static void write_cell(FILE *out, rlae_table_format f, value_kind k, const cell 
         fprintf(out, "%s%s", pm, s);
     if (best)
         fputs(f == RLAE_TABLE_MD ? "**" : f == RLAE_TABLE_TEX ? "}" : "*", out);
+    fputs(unit_mark(c->u, f), out);
 }
 
 static void tex_escape(FILE *out, const char *s)
@@ -182,9 +230,11 @@ static void write_table(const ctx *C, rlae_table_format f, int base, FILE *out)
     int nm = e->n_methods, ns = e->n_seeds;
     cell *cells = rlae_calloc((size_t)(nm * nc), sizeof *cells);
     double *x = rlae_calloc((size_t)ns, sizeof *x);
-    if (!cells || !x) {
+    unit *us = rlae_calloc((size_t)ns, sizeof *us);
+    if (!cells || !x || !us) {
         free(cells);
         free(x);
+        free(us);
         return;
     }
     int stride = 1;
@@ -199,8 +249,8 @@ static void write_table(const ctx *C, rlae_table_format f, int base, FILE *out)
                 t = -1;
             }
             for (int s = 0; s < ns; s++)
-                x[s] = seed_value(C, m, t, s, p);
-            cells[m * nc + c] = summarise(x, ns);
+                x[s] = seed_value(C, m, t, s, p, &us[s]);
+            cells[m * nc + c] = summarise(x, us, ns);
         }
     /* title */
     char title[1024];
@@ -247,11 +297,13 @@ static void write_table(const ctx *C, rlae_table_format f, int base, FILE *out)
         write_label(out, f, e->methods[m].label);
         for (int c = 0; c < nc; c++) {
             const cell *cl = &cells[m * nc + c];
-            int best = cl->present == cl->total && cl->total > 0;
+            /* the best complete cell, among cells that are all per the same thing */
+            int best = cl->present == cl->total && cl->total > 0 && cl->u != U_MIXED;
             for (int o = 0; o < nm && best; o++) {
                 const cell *co = &cells[o * nc + c];
-                if (co->present == co->total &&
-                    (C->kind == V_MS_PER_ITEM ? co->mean < cl->mean - 1e-12 : co->mean > cl->mean + 1e-12))
+                if (co->present == co->total && co->total > 0 &&
+                    (co->u != cl->u ||
+                     (C->kind == V_MS ? co->mean < cl->mean - 1e-12 : co->mean > cl->mean + 1e-12)))
                     best = 0;
             }
             fputs(f == RLAE_TABLE_MD ? " | " : f == RLAE_TABLE_CSV ? "," : " & ", out);
@@ -261,9 +313,25 @@ static void write_table(const ctx *C, rlae_table_format f, int base, FILE *out)
     }
     if (f == RLAE_TABLE_TEX)
         fputs("\\hline\n\\end{tabular}\n", out);
+    /* notes for the cells that are not per generated token */
+    int seen[U_N + 1] = {0};
+    for (int i = 0; i < nm * nc; i++)
+        if (cells[i].present == cells[i].total && cells[i].total > 0)
+            seen[cells[i].u] = 1;
+    for (int u = U_SCORED_ITEM, first = 1; u <= U_MIXED; u++)
+        if (seen[u]) {
+            if (first && f == RLAE_TABLE_MD)
+                fputc('\n', out); /* a line right after a markdown table would be one of its rows */
+            first = 0;
+            const char *note = u == U_MIXED ? "mixed units: the seeds' or tasks' values are per different things "
+                                              "(tokens, scored items, whole-run items), so no mean is given"
+                                            : unit_note((unit)u, C->kind);
+            fprintf(out, "%s%s\n", f == RLAE_TABLE_MD ? "" : f == RLAE_TABLE_CSV ? "# " : "% ", note);
+        }
     fputc('\n', out);
     free(cells);
     free(x);
+    free(us);
 }
 
 rlae_status rlae_table_write(const rlae_experiment *e, const rlae_table_options *opt, FILE *out)
@@ -288,7 +356,7 @@ rlae_status rlae_table_write(const rlae_experiment *e, const rlae_table_options 
         return RLAE_ERR_NOMEM;
     int missing = 0;
     for (int i = 0; i < e->n_runs; i++) {
-        res[i] = (run_result){NAN, NAN, NAN};
+        res[i] = (run_result){NAN, NAN, NAN, NAN, -1};
         if (e->runs[i].kind != EXP_RUN_EVAL)
             continue;
         if (e->runs[i].status != EXP_DONE) {
@@ -302,8 +370,8 @@ rlae_status rlae_table_write(const rlae_experiment *e, const rlae_table_options 
     if (opt->metric == RLAE_TABLE_ACCURACY)
         kinds[nk++] = V_ACCURACY;
     else {
-        kinds[nk++] = V_MS_PER_ITEM;
-        kinds[nk++] = V_ITEMS_PER_S;
+        kinds[nk++] = V_MS;
+        kinds[nk++] = V_RATE;
     }
     for (int k = 0; k < nk; k++) {
         ctx C = {.e = e, .res = res, .kind = (value_kind)kinds[k], .by = by};

@@ -37,8 +37,8 @@ expect_match 'prompts were cut from the left' "$err" "cut prompts are counted"
 # the generation tasks; stderr has the average's ms/token per method; eval.h5 holds the same counts.
 lat=$(printf '%s\n' "$csv" | awk -F, 'NR > 1 && $4 == "generate" && $1 !~ /\// {
   ok = $10 >= 5 && $10 <= 40 && $11 > 0 && NF == 13
-  dm = $12 - 1000 * $11 / $10; dt = $13 - $10 / $11  # the CSV rounds to 6 decimals (gen_seconds to 1 us)
-  ok = ok && dm * dm <= (5e-4 / $10 + 1e-6) ^ 2 && dt * dt <= ($13 * 6e-7 / $11 + 1e-6) ^ 2
+  dm = $12 - 1000 * $11 / $10; dt = $13 - $10 / $11  # rounding: gen_seconds 9 decimals, rates 6
+  ok = ok && dm * dm <= (5e-7 / $10 + 6e-7) ^ 2 && dt * dt <= ($13 * 6e-10 / $11 + 6e-7) ^ 2
   print $1 "," $2 ":" (ok ? "ok" : "bad " $0) }')
 expect_match '^synthetic,uniform:ok$' "$lat" "uniform's generation row: tokens in 5..40, ms_per_token = 1000 gen_seconds / tokens"
 expect_match '^synthetic,single:stories:ok$' "$lat" "single's generation row: tokens in 5..40, the rates from the counts"
