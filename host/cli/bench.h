@@ -22,8 +22,11 @@ rlae_status bench_sync(rlae_device dev);
 rlae_status bench_reference_gbs(rlae_device dev, double *gbs, char *how, size_t n);
 /* Parses an integer option value in [lo, hi]; prints a usage error and returns 2 when it is not. */
 int bench_parse_int(const char *flag, const char *val, int lo, int hi, int *out);
-/* Peak resident memory of this process (bytes), from getrusage. */
+/* Peak resident memory of this process (bytes), from getrusage; and the current one (/proc/self/
+ * statm, 0 where there is none). The difference from a reading taken before the model is made
+ * leaves out the process image (a CUDA build maps a few hundred MB of cuBLAS/NCCL at start). */
 double bench_max_rss_bytes(void);
+double bench_rss_bytes(void);
 /* Free device memory in bytes (cudaMemGetInfo); 0 on the CPU. */
 size_t bench_device_free_bytes(rlae_device dev);
 

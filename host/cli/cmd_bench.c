@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 double bench_now_s(void)
 {
@@ -179,6 +180,17 @@ size_t bench_device_free_bytes(rlae_device dev)
 #endif
     (void)dev;
     return 0;
+}
+
+double bench_rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0.0;
+    int ok = fscanf(f, "%ld %ld", &pages, &resident) == 2;
+    fclose(f);
+    return ok ? (double)resident * (double)sysconf(_SC_PAGESIZE) : 0.0;
 }
 
 double bench_max_rss_bytes(void)

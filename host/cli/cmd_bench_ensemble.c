@@ -199,6 +199,7 @@ int bench_ensemble(int argc, char **argv)
                                "%d tokens, + 4), beyond %s's context of %d", C, N, capacity, NA, NB, o.arch,
                                arch.max_seq_len);
     size_t free0 = bench_device_free_bytes(o.dev);
+    double rss0 = bench_rss_bytes();
     ens_state e;
     memset(&e, 0, sizeof e);
     double solo_mean[RLAE_MIX_MAX_MEMBERS], solo_median[RLAE_MIX_MAX_MEMBERS], weights_bytes = 0, kv_bytes = 0;
@@ -295,10 +296,11 @@ int bench_ensemble(int argc, char **argv)
     tmv.mix /= REPS;
     tmv.bridge /= REPS;
     tmv.policy /= REPS;
-    double mem_used = o.dev == RLAE_DEV_CPU ? bench_max_rss_bytes()
+    double mem_used = o.dev == RLAE_DEV_CPU ? bench_max_rss_bytes() - rss0
                                             : (double)(free0 - bench_device_free_bytes(o.dev));
     double mem_ratio = mem_used / (weights_bytes + kv_bytes);
-    const char *mem_how = o.dev == RLAE_DEV_CPU ? "process max RSS" : "device memory used (cudaMemGetInfo delta)";
+    const char *mem_how = o.dev == RLAE_DEV_CPU ? "process max RSS above the RSS before the members"
+                                                : "device memory used (cudaMemGetInfo delta)";
     if (o.json) {
         printf("{\n  \"benchmark\": \"ensemble\",\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n", model, device);
         printf("  \"members\": %d,\n  \"batch\": %d,\n  \"ctx\": %d,\n  \"prompt_tokens\": %d,\n  \"tokens\": %d,\n",

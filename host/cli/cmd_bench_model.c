@@ -268,7 +268,7 @@ typedef struct {
     char model[512], device[256], bandwidth[256];
     double ref_gbs;
     size_t weight_bytes, kv_bytes, scratch_bytes, dev_used;
-    double rss;
+    double rss, rss0; /* max RSS after the run; RSS before the model was made */
 } model_report;
 
 static double mb(double bytes) { return bytes / 1e6; }
@@ -294,7 +294,8 @@ static void print_text(const bench_opts *o, const model_report *mr, const bench_
     double alloc = (double)mr->weight_bytes + mr->kv_bytes + mr->scratch_bytes;
     if (o->dev == RLAE_DEV_CPU)
         printf("memory: %.1f MB allocated (weights %.1f + KV cache %.1f + scratch and outputs %.1f); process max "
-               "RSS %.1f MB\n", mb(alloc), mb(mr->weight_bytes), mb(mr->kv_bytes), mb(mr->scratch_bytes), mb(mr->rss));
+               "RSS %.1f MB above the %.1f MB before the model\n", mb(alloc), mb(mr->weight_bytes), mb(mr->kv_bytes),
+               mb(mr->scratch_bytes), mb(mr->rss - mr->rss0), mb(mr->rss0));
     else
         printf("memory: %.1f MB device memory used (cudaMemGetInfo delta) = %.3fx weights %.1f + KV cache %.1f\n",
                mb(mr->dev_used), mr->dev_used / ((double)mr->weight_bytes + mr->kv_bytes), mb(mr->weight_bytes),
@@ -333,7 +334,8 @@ static void print_json(const bench_opts *o, const model_report *mr, const bench_
     json_str("reference", mr->bandwidth, 0);
     printf("  \"weights_bytes\": %zu,\n  \"kv_cache_bytes\": %zu,\n  \"scratch_bytes\": %zu,\n", mr->weight_bytes,
            mr->kv_bytes, mr->scratch_bytes);
-    printf("  \"device_memory_used_bytes\": %zu,\n  \"max_rss_bytes\": %.0f,\n", mr->dev_used, mr->rss);
+    printf("  \"device_memory_used_bytes\": %zu,\n  \"max_rss_bytes\": %.0f,\n  \"rss_before_model_bytes\": %.0f,\n",
+           mr->dev_used, mr->rss, mr->rss0);
     printf("  \"step_ms\": [");
     for (int i = 0; i < r->steps; i++)
         printf("%s%.4f", i ? ", " : "", r->step_s[i] * 1e3);
@@ -350,6 +352,7 @@ int bench_model(int argc, char **argv)
     memset(&mr, 0, sizeof mr);
     rlae_device_describe(o.dev, mr.device, sizeof mr.device);
     size_t free0 = bench_device_free_bytes(o.dev);
+    mr.rss0 = bench_rss_bytes();
     rlae_model_weights w;
     rlae_model m;
     rlae_kv_cache cache;
