@@ -146,15 +146,27 @@ static const cli_command commands[] = {
      "A file that is not an rlae run file, or is damaged, exits with 2 and says why.\n",
      NULL},
     {"bench", "measure throughput of the model forward, the ensemble step and kernels",
-     "usage: rlae bench model|ensemble|mix [options]\n"
-     "       rlae bench mix [--members K] [--union U] [--batch B] [--device cpu|cuda|auto]\n"
-     "                      [--iters N] [--sample]\n"
+     "usage: rlae bench model (--arch NAME | --model PATH) [--batch B] [--ctx C] [--tokens N]\n"
+     "                        [--device auto|cpu|cuda] [--dtype f32|bf16] [--layers L] [--vocab V]\n"
+     "                        [--seed S] [--json]\n"
+     "       rlae bench ensemble --arch NAME --members K [--batch B] [--ctx C] [--tokens N] [--device cpu]\n"
+     "                        [--layers L] [--vocab V] [--tokenizer PATH] [--seed S] [--json]\n"
+     "       rlae bench mix [--members K] [--union U] [--batch B] [--device cpu|cuda|auto] [--iters N] [--sample]\n"
      "\n"
-     "Prints tokens/s, ms/token and achieved GB/s next to the device's memory bandwidth.\n"
-     "mix: times the fused ensemble step (softmax, projection into the union, mixing, selection)\n"
-     "on random logits and random many-to-one maps. Sizes not given are swept: K in {2,3,4},\n"
-     "U in {32000,128000,200000}, B in {1,8,64}. --iters N timed steps per row (default 10);\n"
-     "--sample draws with temperature 1 instead of greedy. model, ensemble: not available yet.\n",
+     "Prints tokens/s, ms/token and achieved GB/s next to the device's measured bandwidth (CPU: best of\n"
+     "read-sum, copy and batch-1 matmul over 256 MiB; CUDA: device-to-device copy, read + write).\n"
+     "model: random weights of NAME (llama3-8b, qwen2.5-7b, mistral-7b: real shapes; stories110m,\n"
+     "stories15m, tiny: CPU-sized), made in memory on the device from --seed, never on disk; or the\n"
+     "checkpoint PATH. Prefill of C tokens (default 128) for B sequences (default 1), one warm-up step,\n"
+     "N timed decode steps (default 64) of random tokens: median ms/step, tokens/s, bytes per step\n"
+     "(weights + KV cache at the current lengths), GB/s and % of the bandwidth, memory. --layers /\n"
+     "--vocab shrink a random model (stated in the report). --dtype: bf16 on cuda, f32 on the CPU.\n"
+     "ensemble: K members of NAME (seeds S..S+K-1) through the ensemble engine, uniform weights, greedy:\n"
+     "per-token time vs the sum of the members' solo times, and memory vs weights + KV cache (CPU for\n"
+     "now). --tokenizer defaults to $RLAE_SHARED_DIR/tokenizers/llama2/tokenizer.bin (tiny: stories260K's\n"
+     "tok512.bin); a larger model vocabulary keeps its full LM head, the extra logits map to nothing.\n"
+     "mix: the fused ensemble step on random logits; sizes not given are swept (K 2-4, U 32k-200k,\n"
+     "B 1-64); --iters N timed steps (default 10); --sample draws with temperature 1.\n",
      NULL},
     {"tokenize", "encode text with a tokenizer and show ids or pieces",
      "usage: rlae tokenize --tokenizer PATH --text TEXT [--pieces] [--no-bos]\n"
