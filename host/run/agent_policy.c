@@ -13,8 +13,8 @@ static rlae_status decide(rlae_weight_policy *wp, const rlae_span_state *st, flo
     int want = rlae_agent_encoder_dim(p->agent), got = st->encoder ? st->encoder_dim : 0;
     if (want != got)
         return rlae_fail(RLAE_ERR_INPUT, "agent policy: the agent reads an encoder member of width %d but the "
-                         "ensemble has %s%d; give the ensemble the encoder the agent was trained with (encoder.path)",
-                         want, got ? "one of width " : "none, width ", got);
+                         "ensemble's encoder has width %d (0 = none); configure the encoder the agent was trained "
+                         "with (encoder.path)", want, got);
     for (int i = 0; i < n; i++)
         rlae_agent_observe(p->agent, st, i, p->s_obs + (size_t)i * D);
     RLAE_TRY(rlae_agent_act(p->agent, n, p->s_obs, st->episode, st->span_index, p->deterministic, weights,
