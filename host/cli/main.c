@@ -123,7 +123,8 @@ static const cli_command commands[] = {
      "done show as \"missing (k/n seeds)\".\n"
      "\n"
      "  --format F      md (default), csv or tex\n"
-     "  --metric M      accuracy (default) or latency (ms per item and items/s of each rlae eval run)\n"
+     "  --metric M      accuracy (default) or latency (ms per generated token and tokens/s of each\n"
+     "                  rlae eval run; per item, marked, where none were generated or recorded)\n"
      "  --by KEY        columns are the values of grid key KEY (e.g. span), averaged over tasks\n"
      "  --out DIR       read the runs under DIR (as given to rlae sweep --out)\n",
      NULL},

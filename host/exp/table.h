@@ -4,8 +4,9 @@
  *             deviation (n - 1) over seeds of the accuracy in the eval run's eval.h5 (/eval, the row
  *             of the whole task); the average column is the mean +- std over seeds of each seed's
  *             average over the tasks. The std is left out with a single seed.
- *   latency   the same cells for the wall time of the whole `rlae eval` child per evaluated item
- *             (ms/item, from done.json and n in eval.h5; model loading included) and items/s.
+ *   latency   the same cells for ms per generated token and generated tokens/s, from the tokens and
+ *             generation seconds `rlae eval` stores in eval.h5 (/eval tokens, gen_seconds); runs
+ *             without them (or scored by log-likelihood) fall back to per-item time, marked.
  *
  * A cell some of whose seeds have no result reads "missing (k/n seeds)" (k = seeds present); it is
  * never left out or averaged over fewer seeds. The best complete cell of every column (highest

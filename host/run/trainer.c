@@ -620,7 +620,8 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
             if (s == RLAE_OK) {
                 rows[nr++] = (rlae_runlog_eval){.iteration = it + 1, .task = er.task, .method = "agent",
                                                 .accuracy = er.accuracy, .ci_low = er.ci_low, .ci_high = er.ci_high,
-                                                .n = (int64_t)er.n};
+                                                .n = (int64_t)er.n, .timed = 1, .tokens = er.tokens,
+                                                .gen_seconds = er.gen_seconds};
                 for (int g = 0; g < er.n_groups; g++) { /* one row per skill / subject: task/subject */
                     snprintf(names[g], sizeof names[g], "%s/%s", er.task, er.groups[g].name);
                     rows[nr++] = (rlae_runlog_eval){.iteration = it + 1, .task = names[g], .method = "agent",

@@ -104,7 +104,7 @@ cols = {"episodes": "id iteration task subject item reward correct terminated tr
         "tokens": "episode t token mixed_prob member_prob member_top1",
         "text": "episode prompt response gold",
         "updates": "iteration loss pg_loss v_loss entropy approx_kl clipfrac explained_variance grad_norm lr epochs minibatches seconds",
-        "eval": "iteration task method accuracy ci_low ci_high n",
+        "eval": "iteration task method accuracy ci_low ci_high n tokens gen_seconds",
         "iterations": "iteration n_episodes n_spans n_tokens n_text n_updates n_eval time"}
 for t, c in cols.items():
     assert f[t].dtype.names == tuple(c.split()), (t, f[t].dtype.names)
