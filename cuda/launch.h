@@ -180,15 +180,29 @@ rlae_status rlae_cuda_logit_stats(const float *x, int64_t n, int64_t d, float *m
 #define RLAE_CUDA_ROPE_MAX_HALF 256
 rlae_status rlae_cuda_rope(float *x, const int32_t *pos, int64_t n, int n_heads, int head_dim,
                            const float *inv_freq, rlae_cuda_stream stream);
-/* cache[slot[r], pos[r], :] = rows[r, :] for one layer's cache [n_slots, capacity, kv_dim]. */
-rlae_status rlae_cuda_kv_store(float *cache, const float *rows, const int32_t *slot, const int32_t *pos, int64_t n,
-                               int64_t n_slots, int64_t capacity, int64_t kv_dim, rlae_cuda_stream stream);
+/* cache[slot[r], pos[r], :] = rows[r, :] for one layer's cache [n_slots, capacity, kv_dim], fp32
+ * or (cache_bf16 != 0) bf16 bits, the rows rounded to nearest even. */
+rlae_status rlae_cuda_kv_store(void *cache, int cache_bf16, const float *rows, const int32_t *slot,
+                               const int32_t *pos, int64_t n, int64_t n_slots, int64_t capacity, int64_t kv_dim,
+                               rlae_cuda_stream stream);
 /* Causal GQA of q[n, n_heads*head_dim] against one layer's caches [n_slots, capacity,
- * n_kv_heads*head_dim], row r attending to positions 0..pos[r] of slot[r]; head_dim <= 512. */
-rlae_status rlae_cuda_attention(float *out, const float *q, const float *k_cache, const float *v_cache,
+ * n_kv_heads*head_dim] (fp32, or bf16 bits when kv_bf16 != 0; fp32 accumulation), row r attending
+ * to positions 0..pos[r] of slot[r]; head_dim <= RLAE_CUDA_ATTENTION_MAX_HEAD_DIM. With scratch
+ * (device floats, scratch_floats of them; NULL for none) and few (row, head) pairs it splits each
+ * pair's keys over rlae_cuda_attention_splits(n, n_heads, capacity) blocks and combines the
+ * partials in a second kernel (flash-decoding; cuda/attention.cu says how the split is chosen);
+ * otherwise, or when the scratch is too small, one block per pair. Both are deterministic. */
+#define RLAE_CUDA_ATTENTION_MAX_HEAD_DIM 512
+#define RLAE_CUDA_ATTENTION_TARGET_BLOCKS 1024
+rlae_status rlae_cuda_attention(float *out, const float *q, const void *k_cache, const void *v_cache, int kv_bf16,
                                 const int32_t *slot, const int32_t *pos, int64_t n, int64_t n_slots,
-                                int64_t capacity, int n_heads, int n_kv_heads, int head_dim,
-                                rlae_cuda_stream stream);
+                                int64_t capacity, int n_heads, int n_kv_heads, int head_dim, float *scratch,
+                                int64_t scratch_floats, rlae_cuda_stream stream);
+/* Chunks per (row, head) the split strategy uses for n rows (1: no split); depends on shapes only. */
+int rlae_cuda_attention_splits(int64_t n, int n_heads, int64_t capacity);
+/* Scratch floats that let any call with this head_dim split as rlae_cuda_attention_splits says
+ * (RLAE_CUDA_ATTENTION_TARGET_BLOCKS * (head_dim + 2)); a fixed size, whatever the rows. */
+int64_t rlae_cuda_attention_scratch_floats(int head_dim);
 /* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] unless NULL), fp32 W, through cuBLAS (no TF32). */
 rlae_status rlae_cuda_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
                              int64_t out, rlae_cuda_stream stream);

@@ -345,11 +345,17 @@ static rlae_status check_slots(const char *op, const rlae_tensor *slot, const rl
     return RLAE_OK;
 }
 
+/* The KV cache's dtype: fp32 anywhere, bf16 on a CUDA device only (the CPU ops reject it). */
+static rlae_dtype cache_dtype(const rlae_tensor *t)
+{
+    return t && t->device == RLAE_DEV_CUDA && t->dtype == RLAE_BF16 ? RLAE_BF16 : RLAE_F32;
+}
+
 rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows_t, const rlae_tensor *slot,
                              const rlae_tensor *pos)
 {
     const char *op = "kv_store";
-    RLAE_TRY(need(op, "cache", cache, RLAE_F32));
+    RLAE_TRY(need(op, "cache", cache, cache_dtype(cache)));
     RLAE_TRY(need(op, "rows", rows_t, RLAE_F32));
     RLAE_TRY(same_device(op, cache, rows_t));
     RLAE_TRY(same_device(op, cache, slot));
@@ -360,26 +366,41 @@ rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows_t, cons
     int64_t n = rows(rows_t);
     RLAE_TRY(check_slots(op, slot, pos, n, cache->shape[0], cache->shape[1]));
     if (cache->device == RLAE_DEV_CUDA)
-        CUDA_OP(op, rlae_cuda_kv_store(cache->data, rows_t->data, slot->data, pos->data, n, cache->shape[0],
-                                       cache->shape[1], cache->shape[2], ops_stream));
+        CUDA_OP(op, rlae_cuda_kv_store(cache->data, cache->dtype == RLAE_BF16, rows_t->data, slot->data, pos->data, n,
+                                       cache->shape[0], cache->shape[1], cache->shape[2], ops_stream));
     rlae_cpu_kv_store(cache->data, rows_t->data, slot->data, pos->data, n, cache->shape[1], cache->shape[2]);
     return RLAE_OK;
 }
 
-rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
-                              const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
-                              int n_heads, int n_kv_heads)
+int64_t rlae_op_attention_scratch_numel(int head_dim)
+{
+#ifdef RLAE_HAVE_CUDA
+    return rlae_cuda_attention_scratch_floats(head_dim);
+#else
+    (void)head_dim;
+    return 0;
+#endif
+}
+
+rlae_status rlae_op_attention_ws(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
+                                 const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
+                                 int n_heads, int n_kv_heads, rlae_tensor *scratch)
 {
     const char *op = "attention";
     RLAE_TRY(need(op, "out", out, RLAE_F32));
     RLAE_TRY(need(op, "q", q, RLAE_F32));
-    RLAE_TRY(need(op, "k_cache", k_cache, RLAE_F32));
-    RLAE_TRY(need(op, "v_cache", v_cache, RLAE_F32));
+    RLAE_TRY(need(op, "k_cache", k_cache, cache_dtype(k_cache)));
+    RLAE_TRY(need(op, "v_cache", v_cache, k_cache->dtype));
     RLAE_TRY(same_device(op, out, q));
     RLAE_TRY(same_device(op, out, k_cache));
     RLAE_TRY(same_device(op, out, v_cache));
     RLAE_TRY(same_device(op, out, slot));
     RLAE_TRY(same_device(op, out, pos));
+    int has_scratch = scratch && scratch->data;
+    if (has_scratch) {
+        RLAE_TRY(need(op, "scratch", scratch, RLAE_F32));
+        RLAE_TRY(same_device(op, out, scratch));
+    }
     if (n_heads <= 0 || n_kv_heads <= 0 || n_heads % n_kv_heads)
         return rlae_fail(RLAE_ERR_RUNTIME, "op attention: %d heads are not a multiple of %d kv heads", n_heads,
                          n_kv_heads);
@@ -400,12 +421,20 @@ rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae
     int64_t n = rows(q);
     RLAE_TRY(check_slots(op, slot, pos, n, k_cache->shape[0], k_cache->shape[1]));
     if (out->device == RLAE_DEV_CUDA)
-        CUDA_OP(op, rlae_cuda_attention(out->data, q->data, k_cache->data, v_cache->data, slot->data, pos->data, n,
-                                        k_cache->shape[0], k_cache->shape[1], n_heads, n_kv_heads, (int)hd,
-                                        ops_stream));
+        CUDA_OP(op, rlae_cuda_attention(out->data, q->data, k_cache->data, v_cache->data, k_cache->dtype == RLAE_BF16,
+                                        slot->data, pos->data, n, k_cache->shape[0], k_cache->shape[1], n_heads,
+                                        n_kv_heads, (int)hd, has_scratch ? scratch->data : NULL,
+                                        has_scratch ? rlae_tensor_numel(scratch) : 0, ops_stream));
     rlae_cpu_attention(out->data, q->data, k_cache->data, v_cache->data, slot->data, pos->data, n,
                        k_cache->shape[1], n_heads, n_kv_heads, (int)hd);
     return RLAE_OK;
+}
+
+rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
+                              const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
+                              int n_heads, int n_kv_heads)
+{
+    return rlae_op_attention_ws(out, q, k_cache, v_cache, slot, pos, n_heads, n_kv_heads, NULL);
 }
 
 /* ---- fill -------------------------------------------------------------------------------------- */

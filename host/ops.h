@@ -10,8 +10,8 @@
  * Conventions shared by all ops:
  *   - "rows": a 2-D tensor [n, d] is n independent rows of d contiguous values; 1-D tensors [d] are
  *     one row. Activations are fp32; weights are fp32, and on a CUDA device the matrices of matmul
- *     and the table of gather_rows may also be bf16 (rlae_model_weights_to_device converts them);
- *     other dtypes are RLAE_ERR_UNSUPPORTED.
+ *     and the table of gather_rows may also be bf16 (rlae_model_weights_to_device converts them),
+ *     as may the KV caches of kv_store and attention; other dtypes are RLAE_ERR_UNSUPPORTED.
  *   - CUDA ops queue their work on the calling thread's ops stream (rlae_ops_set_cuda_stream; the
  *     default stream until set) and return without waiting for the GPU; copies to the host wait.
  *     Index tensors on the device are not range-checked (that would need a sync): an index out of
@@ -105,7 +105,8 @@ rlae_status rlae_op_rope(rlae_tensor *x, const rlae_tensor *pos, int n_heads, co
 /* ---- attention with a KV cache --------------------------------------------------------------- */
 
 /* Writes rows[r] (a [n, kv_dim] key or value row) into cache[slot[r], pos[r], :], where cache is one
- * layer's [n_slots, capacity, kv_dim]. slot and pos are I32 [n]; every pos < capacity (checked). */
+ * layer's [n_slots, capacity, kv_dim]. slot and pos are I32 [n]; every pos < capacity (checked).
+ * The cache is fp32, or bf16 on a CUDA device (the rows rounded to nearest even on the way in). */
 rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows, const rlae_tensor *slot,
                              const rlae_tensor *pos);
 
@@ -120,5 +121,15 @@ rlae_status rlae_op_kv_store(rlae_tensor *cache, const rlae_tensor *rows, const 
 rlae_status rlae_op_attention(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
                               const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
                               int n_heads, int n_kv_heads);
+/* The same with caller-owned scratch (fp32, rlae_op_attention_scratch_numel(head_dim) elements on
+ * the device of out; NULL or a smaller one is allowed and just never splits). On a CUDA device the
+ * caches may be bf16 (both the same dtype; fp32 accumulation), and with few (row, head) pairs, as
+ * in decode, the keys of each pair are split across blocks whose partial softmax results are then
+ * combined in a fixed order (flash-decoding; deterministic, within fp32 rounding of the unsplit
+ * result). The CPU ignores the scratch. */
+int64_t rlae_op_attention_scratch_numel(int head_dim);
+rlae_status rlae_op_attention_ws(rlae_tensor *out, const rlae_tensor *q, const rlae_tensor *k_cache,
+                                 const rlae_tensor *v_cache, const rlae_tensor *slot, const rlae_tensor *pos,
+                                 int n_heads, int n_kv_heads, rlae_tensor *scratch);
 
 #endif

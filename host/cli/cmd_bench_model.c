@@ -171,7 +171,8 @@ void bench_decode_result_free(bench_decode_result *r)
 }
 
 /* Bytes one decode step reads from the KV cache: keys and values of positions 0..len of every
- * sequence (the new one included), every layer. */
+ * sequence (the new one included), every layer, in the cache's dtype (that of --dtype: bf16 by
+ * default on CUDA, so 2 bytes a value there). */
 static double kv_step_bytes(const rlae_kv_cache *c, int B)
 {
     double rows = 0;
@@ -257,7 +258,7 @@ rlae_status bench_decode(rlae_model *m, rlae_kv_cache *cache, int B, int C, int 
 static size_t model_scratch_bytes(const rlae_model *m)
 {
     const rlae_tensor *all[] = {&m->x,   &m->xb,  &m->xb2, &m->q,   &m->k,    &m->v,        &m->att,    &m->hb,
-                                &m->hb2, &m->tok, &m->pos, &m->slot, &m->last_row, &m->last_x, &m->last_h};
+                                &m->hb2, &m->tok, &m->pos, &m->slot, &m->last_row, &m->last_x, &m->last_h, &m->att_part};
     size_t n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         n += all[i]->data ? rlae_tensor_nbytes(all[i]) : 0;
@@ -370,7 +371,7 @@ int bench_model(int argc, char **argv)
     if (s == RLAE_OK)
         s = rlae_model_init(&m, &w, o.batch, 0);
     if (s == RLAE_OK)
-        s = rlae_kv_cache_init(&cache, &w.cfg, o.batch, o.ctx + o.tokens + 2, o.dev);
+        s = rlae_kv_cache_init_dtype(&cache, &w.cfg, o.batch, o.ctx + o.tokens + 2, o.dev, o.dtype); /* as --dtype */
     if (s == RLAE_OK)
         s = bench_alloc_f32(&logits, o.dev, o.batch, w.cfg.vocab_size);
     if (s == RLAE_OK)

@@ -12,9 +12,10 @@
  * at the model's context (max_seq_len). Temperature 0 is greedy (ties to the lowest id).
  *
  * --device cpu|cuda|auto picks the backend (default cpu); on cuda the weights are uploaded once as
- * --dtype (bf16 by default there, f32 on the CPU), the forward runs on the GPU and only each step's
- * logits rows come back to the host for the sampler. --device cuda in a build without CUDA or on a
- * machine without a GPU is a usage error (exit 2) saying what to do.
+ * --dtype (bf16 by default there, f32 on the CPU; the KV cache takes the same dtype), the forward
+ * runs on the GPU and only each step's logits rows come back to the host for the sampler. --device
+ * cuda in a build without CUDA or on a machine without a GPU is a usage error (exit 2) saying what
+ * to do.
  *
  * Hidden options for benchmarking (not in the help): --batch N runs N copies of the prompt as one
  * batch (each with its own random stream; only sequence 0 is printed) and --ignore-eos keeps
@@ -276,7 +277,8 @@ static rlae_status run(const gen_args *a, gen_state *g)
 
     int B = a->batch;
     RLAE_TRY(rlae_model_init(&g->model, &g->w, B, 0));
-    RLAE_TRY(rlae_kv_cache_init(&g->cache, c, B, c->max_seq_len, g->model.device));
+    /* the KV cache takes the weights' dtype: bf16 on CUDA by default, f32 with --dtype f32 */
+    RLAE_TRY(rlae_kv_cache_init_dtype(&g->cache, c, B, c->max_seq_len, g->model.device, g->w.tok_embeddings.dtype));
     RLAE_TRY(rlae_sampler_init(&g->sampler, c->vocab_size, a->temperature, (int)a->top_k, a->top_p));
     g->flat = rlae_malloc(sizeof(int32_t) * n_prompt * (size_t)B);
     g->next = rlae_malloc(sizeof(int32_t) * (size_t)B);

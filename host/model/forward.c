@@ -40,7 +40,7 @@ void rlae_model_free(rlae_model *m)
 {
     rlae_tensor *all[] = {&m->x,   &m->xb,  &m->xb2,  &m->q,    &m->k,        &m->v,      &m->att,
                           &m->hb,  &m->hb2, &m->tok,  &m->pos,  &m->slot,     &m->last_row, &m->last_x,
-                          &m->last_h};
+                          &m->last_h, &m->att_part};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rlae_ops_tensor_free(all[i]);
     free(m->h_tok);
@@ -99,6 +99,9 @@ rlae_status rlae_model_init(rlae_model *m, const rlae_model_weights *w, int max_
     ALLOC(last_row, RLAE_I32, 1, chunk)
     ALLOC(last_x, RLAE_F32, max_seqs, c->dim)
     ALLOC(last_h, RLAE_F32, max_seqs, c->dim)
+    if (d == RLAE_DEV_CUDA) {
+        ALLOC(att_part, RLAE_F32, 1, rlae_op_attention_scratch_numel(c->head_dim))
+    }
 #undef ALLOC
     if (s == RLAE_OK) {
         m->h_tok = rlae_malloc((size_t)chunk * sizeof(int32_t));
@@ -170,7 +173,7 @@ static rlae_status layer_forward(rlae_model *m, rlae_kv_cache *cache, int l, int
     /* Keys first, so that each row of the chunk sees the earlier rows of its own sequence. */
     RLAE_TRY(rlae_op_kv_store(&kc, &k, &slot, &pos));
     RLAE_TRY(rlae_op_kv_store(&vc, &v, &slot, &pos));
-    RLAE_TRY(rlae_op_attention(&att, &q, &kc, &vc, &slot, &pos, c->n_heads, c->n_kv_heads));
+    RLAE_TRY(rlae_op_attention_ws(&att, &q, &kc, &vc, &slot, &pos, c->n_heads, c->n_kv_heads, &m->att_part));
     RLAE_TRY(rlae_op_matmul(&xb2, &att, &lw->wo, NULL));
     RLAE_TRY(rlae_op_add(&x, &xb2));
 

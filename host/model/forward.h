@@ -47,6 +47,8 @@ typedef struct {
     rlae_tensor x, xb, xb2, q, k, v, att, hb, hb2;
     rlae_tensor tok, pos, slot, last_row; /* I32 [chunk] */
     rlae_tensor last_x, last_h;           /* [max_seqs, dim]: pre- and post-norm last rows */
+    rlae_tensor att_part;                 /* CUDA only: the attention's split-K partials (ops.h
+                                             rlae_op_attention_ws), a fixed size; empty on the CPU */
     int32_t *h_tok, *h_pos, *h_slot, *h_last; /* host staging of the index tensors, [chunk] */
 } rlae_model;
 

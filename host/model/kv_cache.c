@@ -9,7 +9,18 @@
 rlae_status rlae_kv_cache_init(rlae_kv_cache *c, const rlae_model_config *cfg, int n_slots, int capacity,
                                rlae_device dev)
 {
+    return rlae_kv_cache_init_dtype(c, cfg, n_slots, capacity, dev, RLAE_F32);
+}
+
+rlae_dtype rlae_kv_cache_default_dtype(rlae_device dev) { return dev == RLAE_DEV_CUDA ? RLAE_BF16 : RLAE_F32; }
+
+rlae_status rlae_kv_cache_init_dtype(rlae_kv_cache *c, const rlae_model_config *cfg, int n_slots, int capacity,
+                                     rlae_device dev, rlae_dtype dtype)
+{
     memset(c, 0, sizeof *c);
+    if (dtype != RLAE_F32 && !(dtype == RLAE_BF16 && dev == RLAE_DEV_CUDA))
+        return rlae_fail(RLAE_ERR_INPUT, "KV cache: %s on %s is not supported; use f32 (bf16 caches are for CUDA "
+                         "devices)", rlae_dtype_name(dtype), dev == RLAE_DEV_CUDA ? "cuda" : "cpu");
     if (capacity <= 0)
         capacity = cfg->max_seq_len;
     if (n_slots <= 0 || capacity <= 0)
@@ -20,10 +31,11 @@ rlae_status rlae_kv_cache_init(rlae_kv_cache *c, const rlae_model_config *cfg, i
     c->capacity = capacity;
     c->kv_dim = cfg->n_kv_heads * cfg->head_dim;
     c->device = dev;
+    c->dtype = dtype;
     int64_t shape[4] = {c->n_layers, n_slots, capacity, c->kv_dim};
-    rlae_status s = rlae_ops_tensor_alloc(&c->k, RLAE_F32, dev, 4, shape);
+    rlae_status s = rlae_ops_tensor_alloc(&c->k, dtype, dev, 4, shape);
     if (s == RLAE_OK)
-        s = rlae_ops_tensor_alloc(&c->v, RLAE_F32, dev, 4, shape);
+        s = rlae_ops_tensor_alloc(&c->v, dtype, dev, 4, shape);
     if (s == RLAE_OK && !(c->len = rlae_calloc((size_t)n_slots, sizeof(int))))
         s = RLAE_ERR_NOMEM;
     if (s != RLAE_OK) {
@@ -71,8 +83,8 @@ rlae_status rlae_kv_cache_truncate(rlae_kv_cache *c, int slot, int new_len)
 static rlae_tensor layer_view(const rlae_kv_cache *c, const rlae_tensor *all, int layer)
 {
     int64_t shape[3] = {c->n_slots, c->capacity, c->kv_dim};
-    size_t per_layer = (size_t)c->n_slots * c->capacity * c->kv_dim;
-    return rlae_tensor_view((float *)all->data + per_layer * layer, RLAE_F32, c->device, 3, shape);
+    size_t per_layer = (size_t)c->n_slots * c->capacity * c->kv_dim * rlae_dtype_size(all->dtype);
+    return rlae_tensor_view((char *)all->data + per_layer * layer, all->dtype, c->device, 3, shape);
 }
 
 rlae_tensor rlae_kv_cache_layer_k(const rlae_kv_cache *c, int layer) { return layer_view(c, &c->k, layer); }
