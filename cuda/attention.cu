@@ -307,6 +307,9 @@ extern "C" rlae_status rlae_cuda_attention(float *out, const float *q, const voi
         return rlae_fail(RLAE_ERR_UNSUPPORTED, "attention on the GPU: %lld rows x %d heads is too many blocks",
                          (long long)n, n_heads);
     cudaStream_t st = (cudaStream_t)stream;
+    if (kv_bf16 && head_dim % 2 == 0 && (((uintptr_t)k_cache | (uintptr_t)v_cache) & 3))
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "attention on the GPU: bf16 caches must start 4-byte aligned (a view "
+                         "at an odd element offset?); use rlae_kv_cache_layer_k/v views");
     if (kv_bf16)
         return launch(out, q, (const uint16_t *)k_cache, (const uint16_t *)v_cache, slot, pos, n, n_slots, capacity,
                       n_heads, n_kv_heads, head_dim, scratch, scratch_floats, st);
