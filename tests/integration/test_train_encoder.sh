@@ -3,9 +3,10 @@
 # (configs/demo.yaml, members chars + bpe, encoder = the chars model), short: it trains and writes the
 # encoder into the run's config.yaml; two runs with one seed write identical checkpoints; a run
 # stopped after iteration 2 and resumed equals the uninterrupted one bit for bit; `rlae eval
-# --method agent:RUN` loads it with the run's config and refuses (exit 2, naming the encoder) under a
-# config without the encoder; a run without an encoder refuses to resume with one; MAPPO runs too;
-# a bad encoder.path exits 2 naming the key.
+# --method agent:RUN` loads it with the run's config, takes the run's encoder under a config without
+# one, and refuses (exit 2, naming both) under another encoder or for a bare checkpoint; a run
+# without an encoder refuses to resume with one; MAPPO runs too; a bad encoder.path exits 2 naming
+# the key.
 source "$(dirname "$0")/lib.sh"
 cd "${RLAE_SOURCE_DIR:-.}" || exit 1
 [ -f experiments/demo/models/chars/model.safetensors ] || { echo "SKIP: demo models not found"; exit 77; }
@@ -38,8 +39,17 @@ cmp -s "$tmp/a/checkpoint.bin" "$tmp/k/checkpoint.bin"; expect_match '^0$' "$?" 
 expect_exit 0 "eval the agent with its run's config" -- "$RLAE_BIN" eval "$tmp/a/config.yaml" --method agent:"$tmp/a" \
   --method uniform --limit 4 run.out_dir="$tmp/ev"
 expect_match "^agent:$tmp/a +[0-9.]+ \\+- [0-9.]+ \\(n=4\\)" "$out" "the trained agent is a row of the eval table"
-expect_exit 2 "eval under a config without the encoder" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --limit 4 \
+expect_exit 0 "eval under a config without the encoder" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --limit 4 \
   run.out_dir="$tmp/ev2"
+expect_match 'encoder member experiments/demo/models/chars, as in the run of agent:' "$err" \
+  "eval takes the encoder of the agent's run when the config names none, and says so"
+expect_exit 2 "eval under a config with another encoder" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --limit 4 \
+  encoder.path=experiments/demo/models/bpe run.out_dir="$tmp/ev3"
+expect_match 'trained with encoder.path experiments/demo/models/chars but this evaluation uses' "$err" \
+  "agents and configs with different encoders are refused, naming both"
+mkdir -p "$tmp/bare" && cp "$tmp/a/checkpoint.bin" "$tmp/bare/"
+expect_exit 2 "a bare checkpoint under a config without the encoder" -- "$RLAE_BIN" eval "$C" \
+  --method agent:"$tmp/bare/checkpoint.bin" --limit 4 run.out_dir="$tmp/ev4"
 expect_match 'trained with an encoder member but this config has none' "$err" "the refusal says the encoder is missing"
 expect_exit 2 "resume a run without an encoder with one" -- "$RLAE_BIN" train --resume "$tmp/p" train.iterations=4 \
   encoder.path=experiments/demo/models/bpe
