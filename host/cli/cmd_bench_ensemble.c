@@ -10,7 +10,10 @@
  * every step is finished by the host's read of the chosen tokens. The rows of the LM head for each
  * member's EOS (and, for llama2.c tokenizers, BOS) are zeroed, so a random member never ends an
  * answer early: every sequence generates exactly the requested tokens.
- * CPU only until the rollout keeps its per-member buffers on the members' device (see below). */
+ * --device cuda puts the members (weights, KV caches, the rollout's per-step buffers and mix_select)
+ * on the GPU, --dtype as for `bench model` (bf16 by default there); only the chosen tokens and their
+ * small per-token records come back to the host each step (ensemble/rollout.c). Without a GPU
+ * --device cuda exits 2 (bench_parse_opts). */
 #include "cli.h"
 #include "bench.h"
 
@@ -175,13 +178,6 @@ int bench_ensemble(int argc, char **argv)
         return rc;
     char tok_path[4096], device[256], model[512];
     rlae_status s = RLAE_OK;
-    /* ensemble/rollout.c keeps the members' logits and hidden states in host arrays and passes them
-     * to the forward as its outputs: with members on a GPU that would be device code writing to host
-     * memory. Lift this when the rollout allocates them on the members' device. */
-    if (o.dev == RLAE_DEV_CUDA)
-        return cli_report("bench", rlae_fail(RLAE_ERR_UNSUPPORTED, "bench ensemble --device cuda: the ensemble engine "
-                                             "(ensemble/rollout.c) does not run members on a GPU yet (its logits "
-                                             "buffers live on the host); use --device cpu"));
     if (o.tokenizer)
         snprintf(tok_path, sizeof tok_path, "%s", o.tokenizer);
     else

@@ -2,6 +2,7 @@
  * cache, with the checks that catch a tokenizer paired with the wrong model. */
 #include "ensemble/member.h"
 
+#include "core/device.h"
 #include "core/fs.h"
 #include "model/model_load.h"
 
@@ -114,8 +115,10 @@ rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_mode
     m->ends_on_bos = rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C;
     if (capacity <= 0 || capacity > c->max_seq_len)
         capacity = c->max_seq_len;
+    /* the cache in the weights' dtype: f32 everywhere, bf16 with bf16 weights on CUDA */
+    rlae_dtype kv = m->w.tok_embeddings.dtype == RLAE_BF16 ? RLAE_BF16 : RLAE_F32;
     if ((s = rlae_model_init(&m->model, &m->w, max_batch, 0)) != RLAE_OK ||
-        (s = rlae_kv_cache_init(&m->cache, c, max_batch, capacity, m->model.device)) != RLAE_OK)
+        (s = rlae_kv_cache_init_dtype(&m->cache, c, max_batch, capacity, m->model.device, kv)) != RLAE_OK)
         goto fail;
     return RLAE_OK;
 fail:
@@ -123,11 +126,33 @@ fail:
     return s;
 }
 
+rlae_status rlae_member_matrix_dtype(rlae_dtype_choice c, rlae_device dev, const char *who, rlae_dtype *out)
+{
+    *out = RLAE_F32;
+    if (dev != RLAE_DEV_CUDA || c == RLAE_DTYPE_FP32)
+        return RLAE_OK;
+    if (c == RLAE_DTYPE_FP16)
+        return rlae_fail(RLAE_ERR_INPUT, "%s: dtype fp16 is not supported on cuda (the CUDA backend runs bf16 or fp32 "
+                         "weights); set dtype: bf16 (or auto) or fp32", who);
+    *out = RLAE_BF16; /* auto, bf16 */
+    return RLAE_OK;
+}
+
 rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity)
+{
+    return rlae_member_load_on(m, cfg, RLAE_DEV_CPU, max_batch, capacity);
+}
+
+rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                                int capacity)
 {
     static const char *formats[] = {[RLAE_FORMAT_AUTO] = "auto", [RLAE_FORMAT_HF] = "hf",
                                     [RLAE_FORMAT_LLAMA2C] = "llama2c"};
     memset(m, 0, sizeof *m);
+    char who[256];
+    snprintf(who, sizeof who, "member '%s'", cfg->name);
+    rlae_dtype dt;
+    RLAE_TRY(rlae_member_matrix_dtype(cfg->dtype, dev, who, &dt));
     rlae_model_weights w;
     rlae_status s = rlae_model_load(cfg->path, formats[cfg->format], &w);
     if (s != RLAE_OK)
@@ -138,6 +163,10 @@ rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int 
     else if ((s = rlae_member_find_tokenizer(cfg->path, tok_path, sizeof tok_path)) != RLAE_OK) {
         rlae_model_weights_free(&w);
         return s;
+    }
+    if ((s = rlae_model_weights_to_device(&w, dev, dt)) != RLAE_OK) { /* a no-op on the CPU */
+        rlae_model_weights_free(&w);
+        return rlae_wrap(s, "member '%s': moving %s to %s: ", cfg->name, cfg->path, rlae_device_name(dev));
     }
     if ((s = rlae_member_from_weights(m, cfg->name, &w, tok_path, max_batch, capacity)) != RLAE_OK)
         return s;

@@ -38,12 +38,24 @@ typedef struct {
  * path into out (cap bytes). Errors say where it looked and how to name one. */
 rlae_status rlae_member_find_tokenizer(const char *checkpoint, char *out, size_t cap);
 
-/* Loads member `cfg` (paths relative to the working directory) to run batches of up to max_batch
- * sequences of up to `capacity` positions each (<= 0: the model's max_seq_len, capped to it). */
+/* Loads member `cfg` (paths relative to the working directory) on the CPU to run batches of up to
+ * max_batch sequences of up to `capacity` positions each (<= 0: the model's max_seq_len, capped to
+ * it). Same as rlae_member_load_on(m, cfg, RLAE_DEV_CPU, ...). */
 rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int max_batch, int capacity);
+/* The same on `dev`: the weights are loaded on the CPU, then moved to dev once
+ * (rlae_model_weights_to_device) with the matrix dtype rlae_member_matrix_dtype gives for
+ * cfg->dtype; the forward's scratch and the KV cache (in the weights' dtype: bf16 weights get a
+ * bf16 cache, f32 ones an f32 cache) live there too, so the forward's outputs are device pointers. */
+rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                                int capacity);
+/* The matrix dtype of a member's weights on `dev` for members[].dtype `c`: on the CPU always f32
+ * (the CPU backend computes in fp32; the setting is ignored there, as it always was); on CUDA auto
+ * and bf16 -> RLAE_BF16, fp32 -> RLAE_F32, fp16 -> RLAE_ERR_INPUT naming `who` and the fix. */
+rlae_status rlae_member_matrix_dtype(rlae_dtype_choice c, rlae_device dev, const char *who, rlae_dtype *out);
 /* A member from weights already in memory (e.g. random weights for `rlae bench ensemble`, see
  * model/random_weights.h), with the tokenizer at tokenizer_path: the same checks and forward/cache
- * set-up as rlae_member_load, no chat template (prompts are encoded as given). Takes ownership of
+ * set-up as rlae_member_load, no chat template (prompts are encoded as given), on the device of
+ * the weights (already moved, e.g. made there), with a KV cache in their dtype. Takes ownership of
  * *w (zeroed on return, on success and on failure); the member's path is w->source. */
 rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_model_weights *w,
                                      const char *tokenizer_path, int max_batch, int capacity);

@@ -7,6 +7,7 @@
 
 #ifdef RLAE_HAVE_CUDA
 #include "cuda/launch.h"
+#include "ops.h"
 #endif
 
 #include <math.h>
@@ -278,7 +279,8 @@ static rlae_status run_cuda(const rlae_mix_inputs *in, const rlae_mix_params *p,
     a.qf = ws->d_qf;
     a.mask = ws->d_mask;
     a.stats = ws->d_stats;
-    return rlae_cuda_mix_select(&a, NULL);
+    /* on the ops stream, in order with the forwards that wrote the logits (ops.h) */
+    return rlae_cuda_mix_select(&a, rlae_ops_cuda_stream());
 }
 #endif
 

@@ -4,9 +4,20 @@
  * Bookkeeping: sequence b always uses cache slot b of every member. `active` lists the running
  * sequences; after every forward, row i of each member's logits and hidden buffers belongs to
  * active[i], so nothing is copied between steps. The host touches the chosen tokens once per step,
- * which it must: bridging and stop strings are decided on bytes. */
+ * which it must: bridging and stop strings are decided on bytes.
+ *
+ * Members on a CUDA device (their weights moved there, rlae_member_load_on): the members' logits and
+ * hidden rows, the member -> union maps (uploaded once) and mix_select's workspace live on the
+ * device, allocated once in rlae_rollout_new. Per step the host uploads one small block (the rows'
+ * weights, episode and step keys: d_in) and downloads one (chosen token, mixed probability, each
+ * member's probability of it, top-1 and argmax: d_out); the forwards read their token ids from the
+ * host as always (the forward stages its indices). At span boundaries only, the policy's inputs come
+ * back: each member's logit statistics (d_stats, one copy) and last-position hidden rows. An
+ * encoder member's hidden rows come back after each of its forwards (it pools them in double on the
+ * host). The CPU path is the same code with host arrays, untouched by any of this. */
 #include "ensemble/rollout.h"
 
+#include "core/device.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/comm.h"
@@ -40,6 +51,16 @@ struct rlae_rollout {
     double *acc_logp;  /* [max_batch, K] sums over the current span */
     int *acc_agree, *acc_n;
     rlae_comm *comm; /* model_parallel (rlae_rollout_set_comm); NULL: every member runs here */
+    /* CUDA members only (dev == RLAE_DEV_CUDA; all empty on the CPU): logits[k] / hidden[k] point
+     * into d_logits[k] / d_hidden[k] */
+    rlae_tensor d_logits[RLAE_MIX_MAX_MEMBERS], d_hidden[RLAE_MIX_MAX_MEMBERS], d_map[RLAE_MIX_MAX_MEMBERS];
+    rlae_tensor d_in;    /* I32 [B*K + 2B]: weights (float bits) [B, K], episode [B], step [B] */
+    rlae_tensor d_out;   /* I32 [2B + 3BK]: token [B], mixed [B], member prob, top1, argmax [B, K] */
+    rlae_tensor d_stats; /* F32 [K, 3, B]: max, lse, entropy per member at a span boundary */
+    rlae_tensor d_enc_hid; /* F32 [enc_hid_cap]: the encoder's hidden rows of one forward */
+    int32_t *h_in, *h_out;
+    float *h_stats;
+    float *h_hidden[RLAE_MIX_MAX_MEMBERS]; /* [B, dim_k]: hidden rows copied at span boundaries */
     /* the encoder member (rlae_rollout_set_encoder); NULL: none */
     rlae_member *enc;
     double *enc_sum;               /* [max_batch, d_enc] running sums per sequence */
@@ -98,11 +119,24 @@ void rlae_rollout_free(rlae_rollout *r)
     rlae_mix_workspace_free(r->ws);
     for (int k = 0; k < RLAE_MIX_MAX_MEMBERS; k++) {
         free(r->map[k]);
-        free(r->logits[k]);
-        free(r->hidden[k]);
+        if (r->dev == RLAE_DEV_CPU) {
+            free(r->logits[k]);
+            free(r->hidden[k]);
+        }
         free(r->feed[k]);
         free(r->n_new[k]);
+        rlae_ops_tensor_free(&r->d_logits[k]);
+        rlae_ops_tensor_free(&r->d_hidden[k]);
+        rlae_ops_tensor_free(&r->d_map[k]);
+        free(r->h_hidden[k]);
     }
+    rlae_ops_tensor_free(&r->d_in);
+    rlae_ops_tensor_free(&r->d_out);
+    rlae_ops_tensor_free(&r->d_stats);
+    rlae_ops_tensor_free(&r->d_enc_hid);
+    free(r->h_in);
+    free(r->h_out);
+    free(r->h_stats);
     for (int i = 0; i < r->opt.n_stop; i++)
         free(r->stop ? r->stop[i] : NULL);
     free(r->stop);
@@ -118,6 +152,32 @@ void rlae_rollout_free(rlae_rollout *r)
 }
 
 #define ALLOC(p, n) (((p) = rlae_calloc((size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p))) != NULL)
+
+/* The device side of a rollout whose members are on CUDA (see the top of this file): every buffer
+ * of a step, allocated once; the maps uploaded once. */
+static rlae_status device_buffers(rlae_rollout *r)
+{
+    int K = r->K, B = r->max_batch;
+    for (int k = 0; k < K; k++) {
+        const rlae_model_config *c = &r->m[k].w.cfg;
+        RLAE_TRY(rlae_ops_tensor_alloc(&r->d_logits[k], RLAE_F32, r->dev, 2, (int64_t[]){B, c->vocab_size}));
+        RLAE_TRY(rlae_ops_tensor_alloc(&r->d_hidden[k], RLAE_F32, r->dev, 2, (int64_t[]){B, c->dim}));
+        RLAE_TRY(rlae_ops_tensor_alloc(&r->d_map[k], RLAE_I32, r->dev, 1, (int64_t[]){c->vocab_size}));
+        rlae_tensor hm = rlae_tensor_view(r->map[k], RLAE_I32, RLAE_DEV_CPU, 1, (int64_t[]){c->vocab_size});
+        RLAE_TRY(rlae_op_copy(&r->d_map[k], &hm));
+        r->logits[k] = r->d_logits[k].data;
+        r->hidden[k] = r->d_hidden[k].data;
+        if (!ALLOC(r->h_hidden[k], (size_t)B * c->dim))
+            return RLAE_ERR_NOMEM;
+    }
+    int64_t n_in = (int64_t)B * K + 2 * B, n_out = 2 * (int64_t)B + 3 * (int64_t)B * K, n_st = 3 * (int64_t)B * K;
+    RLAE_TRY(rlae_ops_tensor_alloc(&r->d_in, RLAE_I32, r->dev, 1, &n_in));
+    RLAE_TRY(rlae_ops_tensor_alloc(&r->d_out, RLAE_I32, r->dev, 1, &n_out));
+    RLAE_TRY(rlae_ops_tensor_alloc(&r->d_stats, RLAE_F32, r->dev, 1, &n_st));
+    if (!ALLOC(r->h_in, n_in) || !ALLOC(r->h_out, n_out) || !ALLOC(r->h_stats, n_st))
+        return RLAE_ERR_NOMEM;
+    return rlae_ops_sync(r->dev); /* the maps' host copies may be read again; make the upload complete */
+}
 
 rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_union *vu,
                              const rlae_rollout_options *opt, int max_batch, rlae_rollout **out)
@@ -173,8 +233,10 @@ rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_uni
         vocab[k] = c->vocab_size;
         int tv = rlae_tokenizer_vocab_size(members[k].tok);
         const int32_t *map = rlae_vocab_union_member_map(vu, k);
-        if (!ALLOC(r->map[k], c->vocab_size) || !ALLOC(r->logits[k], (size_t)B * c->vocab_size) ||
-            !ALLOC(r->hidden[k], (size_t)B * c->dim) || !ALLOC(r->n_new[k], B))
+        if (!ALLOC(r->map[k], c->vocab_size) || !ALLOC(r->n_new[k], B))
+            goto fail;
+        if (r->dev == RLAE_DEV_CPU &&
+            (!ALLOC(r->logits[k], (size_t)B * c->vocab_size) || !ALLOC(r->hidden[k], (size_t)B * c->dim)))
             goto fail;
         for (int t = 0; t < c->vocab_size; t++)
             r->map[k][t] = t < tv ? map[t] : -1; /* logits past the tokenizer's ids spell nothing */
@@ -190,6 +252,10 @@ rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_uni
         !ALLOC(r->generated, B) || !ALLOC(r->ep_ids, B) || !ALLOC(r->acc_logp, B * K) ||
         !ALLOC(r->acc_agree, B * K) || !ALLOC(r->acc_n, B))
         goto fail;
+    if (r->dev != RLAE_DEV_CPU && (s = device_buffers(r)) != RLAE_OK) {
+        s = rlae_wrap(s, "rollout: buffers of %d members on %s: ", K, rlae_device_name(r->dev));
+        goto fail;
+    }
     if ((s = rlae_mix_workspace_new(r->dev, B, K, vocab, rlae_vocab_union_size(vu), &r->ws)) != RLAE_OK)
         goto fail;
     *out = r;
@@ -197,6 +263,40 @@ rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_uni
 fail:
     rlae_rollout_free(r);
     return s;
+}
+
+/* CUDA members, before mix_select: the n rows' weights, episode and step keys (host arrays) in one
+ * upload to d_in; io[0..7] become the device addresses of mix_select's inputs and outputs (weights,
+ * episode, step, token, mixed, member prob, top1, argmax) inside d_in / d_out. */
+static rlae_status device_step_in(rlae_rollout *r, int n, void **io)
+{
+    size_t B = (size_t)r->max_batch, K = (size_t)r->K;
+    memcpy(r->h_in, r->w_row, (size_t)n * K * sizeof(float));
+    memcpy(r->h_in + B * K, r->episode, (size_t)n * sizeof(int32_t));
+    memcpy(r->h_in + B * K + B, r->step, (size_t)n * sizeof(int32_t));
+    rlae_tensor src = rlae_tensor_view(r->h_in, RLAE_I32, RLAE_DEV_CPU, 1, r->d_in.shape);
+    RLAE_TRY(rlae_op_copy(&r->d_in, &src));
+    int32_t *in = r->d_in.data, *out = r->d_out.data;
+    void *dev[8] = {in, in + B * K, in + B * K + B, out, out + B, out + 2 * B, out + 2 * B + B * K,
+                    out + 2 * B + 2 * B * K};
+    memcpy(io, dev, sizeof dev);
+    return RLAE_OK;
+}
+
+/* CUDA members, after mix_select: d_out in one download (it waits for the step), unpacked into the
+ * host arrays the rollout records from. */
+static rlae_status device_step_out(rlae_rollout *r, int n)
+{
+    size_t B = (size_t)r->max_batch, K = (size_t)r->K, nk = (size_t)n * K;
+    rlae_tensor dst = rlae_tensor_view(r->h_out, RLAE_I32, RLAE_DEV_CPU, 1, r->d_out.shape);
+    RLAE_TRY(rlae_op_copy(&dst, &r->d_out));
+    const int32_t *h = r->h_out;
+    memcpy(r->token, h, (size_t)n * sizeof(int32_t));
+    memcpy(r->mixed, h + B, (size_t)n * sizeof(float));
+    memcpy(r->mprob, h + 2 * B, nk * sizeof(float));
+    memcpy(r->mtop1, h + 2 * B + B * K, nk * sizeof(float));
+    memcpy(r->margmax, h + 2 * B + 2 * B * K, nk * sizeof(int32_t));
+    return RLAE_OK;
 }
 
 /* Allocates the per-episode arrays for at most `max_tokens` tokens. */
@@ -393,8 +493,23 @@ static rlae_status enc_compute(rlae_rollout *r, int n, rlae_episode *ep)
     void *h = r->enc_hid;
     RLAE_TRY(grow(&h, &r->enc_hid_cap, total * d, sizeof(float)));
     r->enc_hid = h;
-    RLAE_TRY(rlae_forward_hidden_all(&r->enc->model, &r->enc->cache, m, r->enc_slots, r->enc_n_new, r->enc_feed,
-                                     r->enc_hid));
+    if (r->dev == RLAE_DEV_CPU)
+        RLAE_TRY(rlae_forward_hidden_all(&r->enc->model, &r->enc->cache, m, r->enc_slots, r->enc_n_new, r->enc_feed,
+                                         r->enc_hid));
+    else {
+        /* the rows land on the device (its buffer grows with the host one: prefill sets the size,
+         * steps then fit) and come back for the pooling */
+        int64_t cap = (int64_t)r->enc_hid_cap, rows = (int64_t)(total * d);
+        if (rlae_tensor_numel(&r->d_enc_hid) < cap) {
+            rlae_ops_tensor_free(&r->d_enc_hid);
+            RLAE_TRY(rlae_ops_tensor_alloc(&r->d_enc_hid, RLAE_F32, r->dev, 1, &cap));
+        }
+        RLAE_TRY(rlae_forward_hidden_all(&r->enc->model, &r->enc->cache, m, r->enc_slots, r->enc_n_new, r->enc_feed,
+                                         r->d_enc_hid.data));
+        rlae_tensor src = rlae_tensor_view(r->d_enc_hid.data, RLAE_F32, r->dev, 1, &rows);
+        rlae_tensor dst = rlae_tensor_view(r->enc_hid, RLAE_F32, RLAE_DEV_CPU, 1, &rows);
+        RLAE_TRY(rlae_op_copy(&dst, &src));
+    }
     const float *row = r->enc_hid;
     for (int i = 0; i < m; i++) {
         int b = r->enc_slots[i];
@@ -482,31 +597,67 @@ static rlae_status prefill(rlae_rollout *r, const rlae_rollout_request *req, int
     return s == RLAE_OK ? members_share(r, B) : s;
 }
 
+/* CUDA members, at a span boundary: every member's logit statistics of rows 0..n-1 into d_stats
+ * (one launch per member), then one copy of them and one of each member's hidden rows to the host. */
+static rlae_status device_span_inputs(rlae_rollout *r, int n)
+{
+    size_t B = (size_t)r->max_batch;
+    int64_t sh1[1] = {n};
+    for (int k = 0; k < r->K; k++) {
+        int64_t sh2[2] = {n, r->m[k].w.cfg.vocab_size};
+        float *st = (float *)r->d_stats.data + (size_t)k * 3 * B;
+        rlae_tensor x = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh2);
+        rlae_tensor mx = rlae_tensor_view(st, RLAE_F32, r->dev, 1, sh1);
+        rlae_tensor lse = rlae_tensor_view(st + B, RLAE_F32, r->dev, 1, sh1);
+        rlae_tensor en = rlae_tensor_view(st + 2 * B, RLAE_F32, r->dev, 1, sh1);
+        RLAE_TRY(rlae_op_logit_stats(&x, &mx, &lse, &en));
+    }
+    rlae_tensor hs = rlae_tensor_view(r->h_stats, RLAE_F32, RLAE_DEV_CPU, 1, r->d_stats.shape);
+    RLAE_TRY(rlae_op_copy(&hs, &r->d_stats));
+    for (int k = 0; k < r->K; k++) {
+        int64_t sh2[2] = {n, r->m[k].w.cfg.dim};
+        rlae_tensor src = rlae_tensor_view(r->hidden[k], RLAE_F32, r->dev, 2, sh2);
+        rlae_tensor dst = rlae_tensor_view(r->h_hidden[k], RLAE_F32, RLAE_DEV_CPU, 2, sh2);
+        RLAE_TRY(rlae_op_copy(&dst, &src));
+    }
+    return RLAE_OK;
+}
+
 /* What a policy sees for the n_active rows of r->active (rlae_span_state): statistics of every
  * member's next-token distribution, the last span's features, the hidden states. */
 static rlae_status span_state(rlae_rollout *r, int n_active, int t, const rlae_episode *ep, int max_new,
                               const float **hid, int *hdim, rlae_span_state *st)
 {
     int K = r->K;
+    if (r->dev != RLAE_DEV_CPU)
+        RLAE_TRY(device_span_inputs(r, n_active));
     for (int k = 0; k < K; k++) {
-        int V = r->m[k].w.cfg.vocab_size;
-        int64_t sh2[2] = {n_active, V}, sh1[1] = {n_active};
-        rlae_tensor x = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh2);
-        rlae_tensor mx = rlae_tensor_view(r->stat_max, RLAE_F32, r->dev, 1, sh1);
-        rlae_tensor lse = rlae_tensor_view(r->stat_lse, RLAE_F32, r->dev, 1, sh1);
-        rlae_tensor en = rlae_tensor_view(r->ent, RLAE_F32, r->dev, 1, sh1);
-        RLAE_TRY(rlae_op_logit_stats(&x, &mx, &lse, &en));
+        const float *smax = r->stat_max, *slse = r->stat_lse, *sent = r->ent;
+        if (r->dev == RLAE_DEV_CPU) {
+            int V = r->m[k].w.cfg.vocab_size;
+            int64_t sh2[2] = {n_active, V}, sh1[1] = {n_active};
+            rlae_tensor x = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh2);
+            rlae_tensor mx = rlae_tensor_view(r->stat_max, RLAE_F32, r->dev, 1, sh1);
+            rlae_tensor lse = rlae_tensor_view(r->stat_lse, RLAE_F32, r->dev, 1, sh1);
+            rlae_tensor en = rlae_tensor_view(r->ent, RLAE_F32, r->dev, 1, sh1);
+            RLAE_TRY(rlae_op_logit_stats(&x, &mx, &lse, &en));
+        } else {
+            const float *hs = r->h_stats + (size_t)k * 3 * r->max_batch;
+            smax = hs;
+            slse = hs + r->max_batch;
+            sent = hs + 2 * (size_t)r->max_batch;
+        }
         for (int i = 0; i < n_active; i++) {
             int b = r->active[i];
-            r->f_ent[i * K + k] = r->ent[i];
-            r->f_top1[i * K + k] = expf(r->stat_max[i] - r->stat_lse[i]);
+            r->f_ent[i * K + k] = sent[i];
+            r->f_top1[i * K + k] = expf(smax[i] - slse[i]);
             int cnt = r->acc_n[b];
             r->f_lp[i * K + k] = cnt ? (float)(r->acc_logp[b * K + k] / cnt) : 0.0f;
             r->f_agree[i * K + k] = cnt ? (float)r->acc_agree[b * K + k] / (float)cnt : 0.0f;
         }
     }
     for (int k = 0; k < K; k++) {
-        hid[k] = r->hidden[k];
+        hid[k] = r->dev == RLAE_DEV_CPU ? r->hidden[k] : r->h_hidden[k];
         hdim[k] = r->m[k].w.cfg.dim;
     }
     for (int i = 0; i < n_active; i++) {
@@ -710,27 +861,33 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
             r->episode[i] = (int32_t)ep[b].episode;
             r->step[i] = t;
         }
+        /* where mix_select reads and writes: the host arrays on the CPU, d_in / d_out on a device */
+        void *io[8] = {r->w_row, r->episode, r->step, r->token, r->mixed, r->mprob, r->mtop1, r->margmax};
+        if (r->dev != RLAE_DEV_CPU && (s = device_step_in(r, n_active, io)) != RLAE_OK)
+            goto fail;
         rlae_tensor lg[RLAE_MIX_MAX_MEMBERS], mp_t[RLAE_MIX_MAX_MEMBERS];
         for (int k = 0; k < K; k++) {
             int V = r->m[k].w.cfg.vocab_size;
             int64_t sh[2] = {n_active, V}, shm[1] = {V};
             lg[k] = rlae_tensor_view(r->logits[k], RLAE_F32, r->dev, 2, sh);
-            mp_t[k] = rlae_tensor_view(r->map[k], RLAE_I32, r->dev, 1, shm);
+            mp_t[k] = rlae_tensor_view(r->dev == RLAE_DEV_CPU ? r->map[k] : r->d_map[k].data, RLAE_I32, r->dev, 1, shm);
         }
         int64_t shB[1] = {n_active}, shBK[2] = {n_active, K};
-        rlae_tensor w_t = rlae_tensor_view(r->w_row, RLAE_F32, r->dev, 2, shBK);
-        rlae_tensor ep_t = rlae_tensor_view(r->episode, RLAE_I32, r->dev, 1, shB);
-        rlae_tensor st_t = rlae_tensor_view(r->step, RLAE_I32, r->dev, 1, shB);
-        rlae_tensor tok_t = rlae_tensor_view(r->token, RLAE_I32, r->dev, 1, shB);
-        rlae_tensor mix_t = rlae_tensor_view(r->mixed, RLAE_F32, r->dev, 1, shB);
-        rlae_tensor mpr_t = rlae_tensor_view(r->mprob, RLAE_F32, r->dev, 2, shBK);
-        rlae_tensor top_t = rlae_tensor_view(r->mtop1, RLAE_F32, r->dev, 2, shBK);
-        rlae_tensor arg_t = rlae_tensor_view(r->margmax, RLAE_I32, r->dev, 2, shBK);
+        rlae_tensor w_t = rlae_tensor_view(io[0], RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor ep_t = rlae_tensor_view(io[1], RLAE_I32, r->dev, 1, shB);
+        rlae_tensor st_t = rlae_tensor_view(io[2], RLAE_I32, r->dev, 1, shB);
+        rlae_tensor tok_t = rlae_tensor_view(io[3], RLAE_I32, r->dev, 1, shB);
+        rlae_tensor mix_t = rlae_tensor_view(io[4], RLAE_F32, r->dev, 1, shB);
+        rlae_tensor mpr_t = rlae_tensor_view(io[5], RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor top_t = rlae_tensor_view(io[6], RLAE_F32, r->dev, 2, shBK);
+        rlae_tensor arg_t = rlae_tensor_view(io[7], RLAE_I32, r->dev, 2, shBK);
         rlae_mix_inputs in = {.n_members = K, .logits = lg, .maps = mp_t, .union_size = rlae_vocab_union_size(r->vu),
                               .weights = &w_t, .episode = &ep_t, .step = &st_t};
         rlae_mix_outputs out = {.token = &tok_t, .mixed_prob = &mix_t, .member_prob = &mpr_t,
                                 .member_top1 = &top_t, .member_argmax = &arg_t, .member_entropy = NULL};
         if ((s = rlae_mix_select(&in, &mp, r->ws, &out)) != RLAE_OK)
+            goto fail;
+        if (r->dev != RLAE_DEV_CPU && (s = device_step_out(r, n_active)) != RLAE_OK)
             goto fail;
         r->timing.mix += rlae_timer_elapsed(&tm);
         r->timing.steps++;
@@ -826,6 +983,9 @@ rlae_status rlae_rollout_run(rlae_rollout *r, const rlae_rollout_request *req, i
         for (int k = 0; k < K && s == RLAE_OK; k++)
             s = member_compute(r, k, n_active, r->slots, r->n_new[k], r->feed[k]);
         if (s != RLAE_OK || (s = members_share(r, n_active)) != RLAE_OK)
+            goto fail;
+        /* a device's forwards are only queued: wait here so that `forward` times them, not `mix` */
+        if (r->dev != RLAE_DEV_CPU && (s = rlae_ops_sync(r->dev)) != RLAE_OK)
             goto fail;
         r->timing.forward += rlae_timer_elapsed(&tm);
         if (r->enc && (s = enc_compute(r, n_active, ep)) != RLAE_OK)

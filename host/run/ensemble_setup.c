@@ -1,6 +1,9 @@
 /* Config -> members + union vocabulary + rollout (ensemble_setup.h). */
 #include "run/ensemble_setup.h"
 
+#include "core/device.h"
+#include "core/log.h"
+
 #include <string.h>
 
 rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg)
@@ -16,6 +19,29 @@ rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg)
                                   .n_stop = c->stop.n};
 }
 
+rlae_status rlae_ensemble_device(const rlae_config *cfg, rlae_device *out)
+{
+    static const rlae_device_request reqs[] = {[RLAE_DEVICE_AUTO] = RLAE_DEVREQ_AUTO,
+                                               [RLAE_DEVICE_CPU] = RLAE_DEVREQ_CPU,
+                                               [RLAE_DEVICE_CUDA] = RLAE_DEVREQ_CUDA};
+    const char *src = cfg->source && cfg->source[0] ? cfg->source : "config";
+    rlae_device_request req = reqs[cfg->run.device];
+    *out = RLAE_DEV_CPU;
+    rlae_status s = rlae_device_resolve(req, out);
+    if (s != RLAE_OK)
+        return rlae_wrap(s, "%s: run.device %s: ", src, rlae_device_request_name(req));
+    if (*out == RLAE_DEV_CUDA && cfg->task.mc_scoring != RLAE_MC_GENERATE) {
+        *out = RLAE_DEV_CPU;
+        if (req == RLAE_DEVREQ_CUDA)
+            return rlae_fail(RLAE_ERR_INPUT, "%s: run.device cuda with task.mc_scoring %s: log-likelihood scoring "
+                             "runs on the CPU only; set run.device=cpu (or auto), or task.mc_scoring=generate", src,
+                             cfg->task.mc_scoring == RLAE_MC_LOGLIK ? "loglik" : "loglik_norm");
+        rlae_info("%s: task.mc_scoring is log-likelihood, which runs on the CPU only: the ensemble stays on the CPU",
+                  src);
+    }
+    return RLAE_OK;
+}
+
 rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max_batch)
 {
     memset(e, 0, sizeof *e);
@@ -26,11 +52,14 @@ rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max
     if (K > RLAE_MAX_MEMBERS)
         return rlae_fail(RLAE_ERR_INPUT, "%s: %d members (at most %d are supported)", cfg->source, K,
                          RLAE_MAX_MEMBERS);
+    rlae_device dev;
+    RLAE_TRY(rlae_ensemble_device(cfg, &dev));
+    e->device = dev;
     const rlae_tokenizer *toks[RLAE_MAX_MEMBERS];
     const char *names[RLAE_MAX_MEMBERS];
     rlae_status s = RLAE_OK;
     for (int k = 0; k < K && s == RLAE_OK; k++) {
-        s = rlae_member_load(&e->members[k], &cfg->members[k], max_batch, 0);
+        s = rlae_member_load_on(&e->members[k], &cfg->members[k], dev, max_batch, 0);
         if (s == RLAE_OK)
             e->n_members = k + 1;
         toks[k] = e->members[k].tok;
@@ -44,7 +73,7 @@ rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max
     if (s == RLAE_OK && cfg->encoder.path && cfg->encoder.path[0]) {
         rlae_member_config ec = cfg->encoder;
         ec.name = "encoder";
-        s = rlae_member_load(&e->encoder, &ec, max_batch, 0);
+        s = rlae_member_load_on(&e->encoder, &ec, dev, max_batch, 0);
         if (s != RLAE_OK)
             s = rlae_wrap(s, "%s: encoder.path %s: ", cfg->source && cfg->source[0] ? cfg->source : "config",
                           cfg->encoder.path);

@@ -17,6 +17,7 @@ typedef struct {
     rlae_member members[RLAE_MAX_MEMBERS];
     rlae_vocab_union *vu;
     rlae_rollout *ro;
+    rlae_device device;   /* where the members (and the encoder) run: run.device resolved */
     int has_encoder;      /* config section `encoder` set (encoder.path not empty) */
     rlae_member encoder;  /* read by the rollout, pooled into the agent's features; no vote */
 } rlae_ensemble;
@@ -27,7 +28,14 @@ int rlae_ensemble_encoder_dim(const rlae_ensemble *e);
 /* The rollout options cfg describes (greedy means temperature 0); the stop list points into cfg. */
 rlae_rollout_options rlae_rollout_options_from_config(const rlae_config *cfg);
 
-/* Loads cfg's members for batches of up to max_batch sequences (each at its model's full context),
+/* The device cfg's ensemble runs on: run.device resolved (core/device.h; auto is the GPU when one is
+ * visible). task.mc_scoring loglik / loglik_norm scores options with host buffers (run/evaluate.c),
+ * so with it auto stays on the CPU (saying so) and cuda is RLAE_ERR_INPUT naming both settings. */
+rlae_status rlae_ensemble_device(const rlae_config *cfg, rlae_device *out);
+
+/* Loads cfg's members for batches of up to max_batch sequences (each at its model's full context)
+ * on rlae_ensemble_device (on cuda each member's weights go there once, in members[].dtype: auto is
+ * bf16, fp32 allowed; the KV caches and the rollout's per-step buffers live there too),
  * builds the union and the rollout (which copies what it keeps of cfg), and the encoder member when
  * encoder.path is set (rlae_rollout_set_encoder; a bad encoder is an error naming encoder.path).
  * No members: RLAE_ERR_INPUT saying to list some; a member that fails to load is named. On failure
