@@ -343,47 +343,17 @@ static rlae_status log_results(const rlae_config *cfg, const rlae_eval_result *r
     return s;
 }
 
-/* An agent trained with an encoder member needs that encoder to be evaluated. When the config names
- * none, the encoder of the agents' own runs (config.yaml beside each checkpoint) is used; agents
- * whose runs name different encoders cannot share one evaluation. */
+/* Agents trained with an encoder member bring it when the config names none (rlae_train_adopt_encoder). */
 static rlae_status adopt_agent_encoder(const eval_args *a, rlae_config *cfg)
 {
-    const char *have = cfg->encoder.path && cfg->encoder.path[0] ? cfg->encoder.path : NULL;
-    const char *from = NULL;
-    rlae_status s = RLAE_OK;
-    for (int m = 0; m < a->n_methods && s == RLAE_OK; m++) {
-        if (strncmp(a->methods[m], "agent:", 6) != 0)
-            continue;
-        const char *ck = a->methods[m] + 6;
-        char *dir = rlae_path_is_dir(ck) ? rlae_strdup(ck) : rlae_path_dirname(ck);
-        char *yaml = dir ? rlae_path_join(dir, "config.yaml") : NULL;
-        if (!yaml)
-            s = RLAE_ERR_NOMEM;
-        else if (rlae_path_is_file(yaml)) {
-            rlae_config run;
-            memset(&run, 0, sizeof run);
-            s = rlae_config_load(yaml, 0, NULL, &run);
-            int loaded = s == RLAE_OK;
-            const char *enc = s == RLAE_OK && run.encoder.path && run.encoder.path[0] ? run.encoder.path : NULL;
-            if (enc && !have) { /* take the run's encoder section (the config frees what it swaps out) */
-                rlae_member_config t = cfg->encoder;
-                cfg->encoder = run.encoder;
-                run.encoder = t;
-                have = cfg->encoder.path;
-                from = a->methods[m];
-                fprintf(stderr, "rlae eval: encoder member %s, as in the run of %s\n", have, from);
-            } else if (enc && strcmp(enc, have) != 0) {
-                s = rlae_fail(RLAE_ERR_INPUT, "%s was trained with encoder.path %s but this evaluation uses %s (%s); "
-                              "evaluate agents with different encoders in separate rlae eval runs",
-                              a->methods[m], enc, have, from ? from : "the config's encoder.path");
-            }
-            if (loaded)
-                rlae_config_free(&run);
-        }
-        free(yaml);
-        free(dir);
+    for (int m = 0; m < a->n_methods; m++) {
+        int adopted = 0;
+        if (strncmp(a->methods[m], "agent:", 6) == 0)
+            RLAE_TRY(rlae_train_adopt_encoder(a->methods[m] + 6, cfg, &adopted));
+        if (adopted)
+            fprintf(stderr, "rlae eval: encoder member %s, as in the run of %s\n", cfg->encoder.path, a->methods[m]);
     }
-    return s;
+    return RLAE_OK;
 }
 
 static rlae_status run(eval_args *a, rlae_config *cfg)

@@ -125,6 +125,11 @@ static rlae_status run(ens_args *a, rlae_config *cfg)
     rlae_fixed_weights pctx;
     if (!a->agent)
         RLAE_TRY(rlae_policy_from_config(&pol, &pctx, cfg));
+    int adopted = 0;
+    if (a->agent) /* an agent trained with an encoder member brings it when the config names none */
+        RLAE_TRY(rlae_train_adopt_encoder(a->agent, cfg, &adopted));
+    if (adopted)
+        fprintf(stderr, "rlae generate: encoder member %s, as in the run of %s\n", cfg->encoder.path, a->agent);
 
     rlae_ensemble ens;
     RLAE_TRY(rlae_ensemble_open(&ens, cfg, B));

@@ -129,6 +129,37 @@ static rlae_agent_spec agent_spec(const rlae_config *cfg, const rlae_ensemble *e
     return spec;
 }
 
+rlae_status rlae_train_adopt_encoder(const char *checkpoint, rlae_config *cfg, int *adopted)
+{
+    *adopted = 0;
+    char *dir = rlae_path_is_dir(checkpoint) ? rlae_strdup(checkpoint) : rlae_path_dirname(checkpoint);
+    char *yaml = dir ? rlae_path_join(dir, "config.yaml") : NULL;
+    rlae_status s = yaml ? RLAE_OK : RLAE_ERR_NOMEM;
+    if (s == RLAE_OK && rlae_path_is_file(yaml)) {
+        rlae_config run;
+        memset(&run, 0, sizeof run);
+        s = rlae_config_load(yaml, 0, NULL, &run);
+        if (s == RLAE_OK) {
+            const char *enc = run.encoder.path && run.encoder.path[0] ? run.encoder.path : NULL;
+            const char *have = cfg->encoder.path && cfg->encoder.path[0] ? cfg->encoder.path : NULL;
+            if (enc && !have) { /* swap: the run's config frees what cfg gives up */
+                rlae_member_config t = cfg->encoder;
+                cfg->encoder = run.encoder;
+                run.encoder = t;
+                *adopted = 1;
+            } else if (enc && strcmp(enc, have) != 0) {
+                s = rlae_fail(RLAE_ERR_INPUT, "%s was trained with encoder.path %s but this run uses %s; use the "
+                              "encoder it was trained with (agents with different encoders need separate runs)",
+                              checkpoint, enc, have);
+            }
+            rlae_config_free(&run);
+        }
+    }
+    free(yaml);
+    free(dir);
+    return s;
+}
+
 rlae_status rlae_train_load_agent(const char *checkpoint, const rlae_config *cfg, const rlae_ensemble *e,
                                   rlae_agent **out)
 {

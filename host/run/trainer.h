@@ -58,6 +58,12 @@ void rlae_train_request_stop(void);
 /* Path of the checkpoint inside a run directory (malloc'd). */
 char *rlae_train_checkpoint_path(const char *run_dir);
 
+/* An agent trained with an encoder member needs that encoder wherever it runs. When cfg names no
+ * encoder and the run of `checkpoint` (its config.yaml beside the checkpoint) had one, cfg takes
+ * that run's encoder section and *adopted is set; when both name encoders and they differ, it is
+ * RLAE_ERR_INPUT naming both. No config.yaml beside the checkpoint: nothing to do. */
+rlae_status rlae_train_adopt_encoder(const char *checkpoint, rlae_config *cfg, int *adopted);
+
 /* The trained agent of a checkpoint (a checkpoint.bin, or a run directory holding one), checked
  * against the agent that cfg and e's members call for (a mismatch names the differing setting). */
 rlae_status rlae_train_load_agent(const char *checkpoint, const rlae_config *cfg, const rlae_ensemble *e,

@@ -45,8 +45,13 @@ expect_match 'encoder member experiments/demo/models/chars, as in the run of age
   "eval takes the encoder of the agent's run when the config names none, and says so"
 expect_exit 2 "eval under a config with another encoder" -- "$RLAE_BIN" eval "$C" --method agent:"$tmp/a" --limit 4 \
   encoder.path=experiments/demo/models/bpe run.out_dir="$tmp/ev3"
-expect_match 'trained with encoder.path experiments/demo/models/chars but this evaluation uses' "$err" \
+expect_match 'trained with encoder.path experiments/demo/models/chars but this run uses' "$err" \
   "agents and configs with different encoders are refused, naming both"
+expect_exit 0 "generate with the agent under a config without the encoder" -- "$RLAE_BIN" generate "$C" \
+  --agent "$tmp/a" --prompt "Question: Copy the string: abc
+Answer:"
+expect_match 'encoder member experiments/demo/models/chars, as in the run of' "$err" \
+  "generate --agent takes the encoder of the agent's run too"
 mkdir -p "$tmp/bare" && cp "$tmp/a/checkpoint.bin" "$tmp/bare/"
 expect_exit 2 "a bare checkpoint under a config without the encoder" -- "$RLAE_BIN" eval "$C" \
   --method agent:"$tmp/bare/checkpoint.bin" --limit 4 run.out_dir="$tmp/ev4"
