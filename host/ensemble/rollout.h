@@ -19,7 +19,14 @@
  *
  * Everything recorded per token and per span is what the logs and the agent need: union ids, each
  * member's probability of the chosen token, the mixed probability, each member's top-1 probability,
- * the weights of every span and the policy's features at its boundary. */
+ * the weights of every span and the policy's features at its boundary.
+ *
+ * Device: the rollout runs where its members are (all on one device; rlae_member_load_on). With
+ * members on CUDA the logits, hidden rows, union maps and mix_select's workspace stay on the device
+ * (allocated once in rlae_rollout_new); per step one small upload (weights, sampling keys) and one
+ * small download (chosen tokens and the records above) cross to the host, the policy's inputs
+ * (logit statistics, last hidden rows) only at span boundaries; the policy stays on the host and
+ * sees host arrays either way. */
 #ifndef RLAE_ENSEMBLE_ROLLOUT_H
 #define RLAE_ENSEMBLE_ROLLOUT_H
 
