@@ -76,11 +76,19 @@ static rlae_status check_batch(const rlae_agent *a, const rlae_algorithm_config 
 /* Metrics a chunk contributes, weighted by its share of the minibatch's rows. */
 enum { CM_LOSS, CM_PG, CM_V, CM_ENT, CM_KL, CM_CLIP, CM_N };
 
+/* Bytes of one chunk's record: CM_N doubles, then n_params floats, padded so that records laid end
+ * to end keep their doubles 8-byte aligned (n_params may be odd). */
+static size_t chunk_record_bytes(size_t n_params)
+{
+    size_t b = sizeof(double) * CM_N + sizeof(float) * n_params;
+    return (b + sizeof(double) - 1) / sizeof(double) * sizeof(double);
+}
+
 /* One minibatch (rows idx[0..n-1]): the chunked gradient into a->grad and its metrics. */
 static rlae_status minibatch_grad(rlae_agent *a, const rlae_ppo_params *pp, rlae_agent_rows rows,
                                   const int *idx, int n, rlae_comm *comm, char *rec_all, rlae_ppo_metrics *pm)
 {
-    const size_t P = a->n_params, rec = sizeof(double) * CM_N + sizeof(float) * P;
+    const size_t P = a->n_params, rec = chunk_record_bytes(P);
     const int G = n < RLAE_AGENT_GRAD_CHUNKS ? n : RLAE_AGENT_GRAD_CHUNKS;
     const int size = rlae_comm_size(comm), rank = rlae_comm_rank(comm);
     /* this rank's chunks are written one after another at the start of rec_all (size 1: in place) */
@@ -152,7 +160,7 @@ rlae_status rlae_agent_update_comm(rlae_agent *a, const rlae_algorithm_config *h
     const int M = hp->minibatches < N ? hp->minibatches : N;
     const int mb_cap = (N + M - 1) / M;
     const int G = mb_cap < RLAE_AGENT_GRAD_CHUNKS ? mb_cap : RLAE_AGENT_GRAD_CHUNKS;
-    const size_t rec = sizeof(double) * CM_N + sizeof(float) * a->n_params;
+    const size_t rec = chunk_record_bytes(a->n_params);
     const int ranks = rlae_comm_size(comm);
     /* every chunk's record, plus (with several ranks) this rank's own before the gather */
     const size_t rec_n = (size_t)G + (ranks > 1 ? (size_t)(G + ranks - 1) / ranks : 0);
