@@ -8,6 +8,9 @@ For each run file (named after the file's stem when several are given) it writes
   <name>reward_accuracy.png     mean reward and accuracy per iteration
   <name>weights_by_span.png     mean weight of each member by span index
   <name>weight_trajectories.png each member's weight over the spans of N sampled episodes
+  <name>weights_by_task.png     mean weight of each member per task, or task/subject where the
+                                episodes have one (synthetic skill, MMLU subject): which member the
+                                agent trusted for which kind of question
   <name>eval_accuracy.png       evaluation accuracy per task and method with confidence intervals
                                 (the latest evaluation of each; only when /eval has rows)
 Only committed rows are read (the last /iterations row), so a live run or one left by a killed run
@@ -121,6 +124,28 @@ def plot_run(np, plt, f, out_prefix, n_sample, seed):
     ax.set_title(f"weight trajectories of {min(n_sample, len(ep))} sampled episodes")
     ax.grid(alpha=0.3)
     written.append(save(fig, plt, out_prefix + "weight_trajectories.png"))
+
+    # mean weight per member per task (task/subject when the episodes carry a subject)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if len(sp) and len(ep):
+        has_subject = "subject" in ep.dtype.names
+        group = np.array([_s(ep["task"][i]) + ("/" + _s(ep["subject"][i]) if has_subject and
+                                               _s(ep["subject"][i]) else "") for i in range(len(ep))])
+        ok = (sp["episode"] >= 0) & (sp["episode"] < len(ep))
+        sp_group = group[sp["episode"][ok]]
+        w = sp["weights"][ok].reshape(int(ok.sum()), K)
+        names = sorted(set(sp_group))
+        width = 0.8 / K
+        for k in range(K):
+            ax.bar([g + (k - (K - 1) / 2) * width for g in range(len(names))],
+                   [w[sp_group == n, k].mean() for n in names], width, label=members[k])
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
+        ax.legend()
+    ax.set_ylabel("mean weight")
+    ax.set_title("mean weight per member per task (and subject)")
+    ax.grid(alpha=0.3, axis="y")
+    written.append(save(fig, plt, out_prefix + "weights_by_task.png"))
 
     # evaluation accuracy per method with CIs (latest evaluation of each task x method)
     ev = f["eval"][: rows["eval"]]

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$W" "$tmp/run.h5" --create --iterations 6 > /dev/null || { echo "FAIL: writer"; exit 1; }
 export MPLBACKEND=Agg
 expect_exit 0 "plot.py" -- "$PY" "$src/tools/plot.py" "$tmp/run.h5" --out "$tmp/plots"
-for png in reward_accuracy weights_by_span weight_trajectories eval_accuracy; do
+for png in reward_accuracy weights_by_span weight_trajectories weights_by_task eval_accuracy; do
   if [ -s "$tmp/plots/$png.png" ] && [ "$(head -c 4 "$tmp/plots/$png.png" | tail -c 3)" = PNG ]; then
     passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $png.png missing or not a PNG"; fi
 done
