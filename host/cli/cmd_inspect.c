@@ -268,12 +268,16 @@ static rlae_status summary(rlae_runlog_reader *r, const char *path)
         }
         s = rlae_runlog_reader_read(r, RLAE_RUNLOG_EVAL, from, nev - from, ev);
         if (s == RLAE_OK) {
-            printf("\nevaluation%s\n  %9s  %-20s %-16s %8s  %-19s %8s\n", from ? " (last 40 rows)" : "",
-                   "iteration", "task", "method", "accuracy", "95% ci", "n");
+            printf("\nevaluation%s\n  %9s  %-20s %-16s %8s  %-19s %8s  %9s\n", from ? " (last 40 rows)" : "",
+                   "iteration", "task", "method", "accuracy", "95% ci", "n", "ms/token");
             for (int64_t i = 0; i < nev - from; i++) {
                 ev[i].task[RLAE_RUNLOG_NAME_LEN - 1] = ev[i].method[RLAE_RUNLOG_NAME_LEN - 1] = '\0';
-                printf("  %9d  %-20s %-16s %8.4f  [%7.4f, %7.4f]  %8lld\n", ev[i].iteration, ev[i].task,
+                printf("  %9d  %-20s %-16s %8.4f  [%7.4f, %7.4f]  %8lld", ev[i].iteration, ev[i].task,
                        ev[i].method, ev[i].accuracy, ev[i].ci_low, ev[i].ci_high, (long long)ev[i].n);
+                if (ev[i].tokens > 0 && ev[i].gen_seconds == ev[i].gen_seconds) /* measured generation */
+                    printf("  %9.3f\n", 1000.0 * ev[i].gen_seconds / (double)ev[i].tokens);
+                else
+                    printf("  %9s\n", "-"); /* not measured, per-subject rows, log-likelihood scoring */
             }
         }
         free(ev);
