@@ -87,43 +87,63 @@ static rlae_status resolve_chat(rlae_member *m, const rlae_member_config *cfg)
     return s;
 }
 
+/* What every member holds, weights or not: name, paths, tokenizer and its ids, checked against the
+ * model configuration m->w.cfg (already set, m->w.source too); *capacity resolved against the model's
+ * context. */
+static rlae_status member_common(rlae_member *m, const char *name, const char *tokenizer_path, int *capacity)
+{
+    if (!(m->name = rlae_strdup(name)) || !(m->path = rlae_strdup(m->w.source)) ||
+        !(m->tokenizer_path = rlae_strdup(tokenizer_path)))
+        return RLAE_ERR_NOMEM;
+    rlae_status s = rlae_tokenizer_load(tokenizer_path, &m->tok);
+    if (s != RLAE_OK)
+        return rlae_wrap(s, "member '%s': ", name);
+    const rlae_model_config *c = &m->w.cfg;
+    int tv = rlae_tokenizer_vocab_size(m->tok);
+    if (tv > c->vocab_size)
+        return rlae_fail(RLAE_ERR_INPUT, "member '%s': tokenizer %s has %d tokens but model %s only %d logits; they "
+                         "do not belong together (set members[].tokenizer)", name, tokenizer_path, tv, m->path,
+                         c->vocab_size);
+    m->add_bos = rlae_tokenizer_default_add_bos(m->tok);
+    m->bos_id = rlae_tokenizer_bos_id(m->tok) >= 0 ? rlae_tokenizer_bos_id(m->tok) : c->bos_id;
+    m->eos_id = rlae_tokenizer_eos_id(m->tok) >= 0 ? rlae_tokenizer_eos_id(m->tok) : c->eos_id;
+    m->ends_on_bos = rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C;
+    if (*capacity <= 0 || *capacity > c->max_seq_len)
+        *capacity = c->max_seq_len;
+    return RLAE_OK;
+}
+
 rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_model_weights *w,
                                      const char *tokenizer_path, int max_batch, int capacity)
 {
     memset(m, 0, sizeof *m);
     m->w = *w;
     memset(w, 0, sizeof *w);
-    rlae_status s = RLAE_ERR_NOMEM;
-    if (!(m->name = rlae_strdup(name)) || !(m->path = rlae_strdup(m->w.source)) ||
-        !(m->tokenizer_path = rlae_strdup(tokenizer_path)))
-        goto fail;
-    if ((s = rlae_tokenizer_load(tokenizer_path, &m->tok)) != RLAE_OK) {
-        s = rlae_wrap(s, "member '%s': ", name);
-        goto fail;
-    }
-    const rlae_model_config *c = &m->w.cfg;
-    int tv = rlae_tokenizer_vocab_size(m->tok);
-    if (tv > c->vocab_size) {
-        s = rlae_fail(RLAE_ERR_INPUT, "member '%s': tokenizer %s has %d tokens but model %s only %d logits; they do "
-                      "not belong together (set members[].tokenizer)", name, tokenizer_path, tv, m->path,
-                      c->vocab_size);
-        goto fail;
-    }
-    m->add_bos = rlae_tokenizer_default_add_bos(m->tok);
-    m->bos_id = rlae_tokenizer_bos_id(m->tok) >= 0 ? rlae_tokenizer_bos_id(m->tok) : c->bos_id;
-    m->eos_id = rlae_tokenizer_eos_id(m->tok) >= 0 ? rlae_tokenizer_eos_id(m->tok) : c->eos_id;
-    m->ends_on_bos = rlae_tokenizer_get_kind(m->tok) == RLAE_TOKENIZER_LLAMA2C;
-    if (capacity <= 0 || capacity > c->max_seq_len)
-        capacity = c->max_seq_len;
+    rlae_status s = member_common(m, name, tokenizer_path, &capacity);
     /* the cache in the weights' dtype: f32 everywhere, bf16 with bf16 weights on CUDA */
     rlae_dtype kv = m->w.tok_embeddings.dtype == RLAE_BF16 ? RLAE_BF16 : RLAE_F32;
-    if ((s = rlae_model_init(&m->model, &m->w, max_batch, 0)) != RLAE_OK ||
-        (s = rlae_kv_cache_init_dtype(&m->cache, c, max_batch, capacity, m->model.device, kv)) != RLAE_OK)
-        goto fail;
-    return RLAE_OK;
-fail:
-    rlae_member_free(m);
+    if (s == RLAE_OK && (s = rlae_model_init(&m->model, &m->w, max_batch, 0)) == RLAE_OK)
+        s = rlae_kv_cache_init_dtype(&m->cache, &m->w.cfg, max_batch, capacity, m->model.device, kv);
+    if (s != RLAE_OK)
+        rlae_member_free(m);
     return s;
+}
+
+/* A meta-only member's cache: the per-slot lengths on the host and the sizes, no keys or values. */
+static rlae_status lengths_only_cache(rlae_member *m, rlae_device dev, int max_batch, int capacity)
+{
+    const rlae_model_config *c = &m->w.cfg;
+    if (max_batch <= 0)
+        return rlae_fail(RLAE_ERR_INPUT, "member '%s': batches of %d sequences (need >= 1)", m->name, max_batch);
+    rlae_kv_cache *k = &m->cache;
+    *k = (rlae_kv_cache){.n_layers = c->n_layers, .n_slots = max_batch, .capacity = capacity,
+                         .kv_dim = c->n_kv_heads * c->head_dim, .device = dev, .dtype = RLAE_F32};
+    if (!(k->len = rlae_calloc((size_t)max_batch, sizeof(int))))
+        return RLAE_ERR_NOMEM;
+    /* no scratch: max_seqs 0 makes a stray rlae_forward on it an error, not a crash */
+    m->model.w = &m->w;
+    m->model.device = dev;
+    return RLAE_OK;
 }
 
 rlae_status rlae_member_matrix_dtype(rlae_dtype_choice c, rlae_device dev, const char *who, rlae_dtype *out)
@@ -143,8 +163,9 @@ rlae_status rlae_member_load(rlae_member *m, const rlae_member_config *cfg, int 
     return rlae_member_load_on(m, cfg, RLAE_DEV_CPU, max_batch, capacity);
 }
 
-rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
-                                int capacity)
+/* rlae_member_load_on (meta 0) and rlae_member_load_meta (meta 1). */
+static rlae_status load_member(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                               int capacity, int meta)
 {
     static const char *formats[] = {[RLAE_FORMAT_AUTO] = "auto", [RLAE_FORMAT_HF] = "hf",
                                     [RLAE_FORMAT_LLAMA2C] = "llama2c"};
@@ -154,7 +175,8 @@ rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, r
     rlae_dtype dt;
     RLAE_TRY(rlae_member_matrix_dtype(cfg->dtype, dev, who, &dt));
     rlae_model_weights w;
-    rlae_status s = rlae_model_load(cfg->path, formats[cfg->format], &w);
+    rlae_status s = meta ? rlae_model_load_config(cfg->path, formats[cfg->format], &w)
+                         : rlae_model_load(cfg->path, formats[cfg->format], &w);
     if (s != RLAE_OK)
         return rlae_wrap(s, "member '%s': ", cfg->name);
     char tok_path[4096];
@@ -164,15 +186,49 @@ rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, r
         rlae_model_weights_free(&w);
         return s;
     }
-    if ((s = rlae_model_weights_to_device(&w, dev, dt)) != RLAE_OK) { /* a no-op on the CPU */
-        rlae_model_weights_free(&w);
-        return rlae_wrap(s, "member '%s': moving %s to %s: ", cfg->name, cfg->path, rlae_device_name(dev));
+    if (meta) {
+        m->w = w;
+        m->meta_only = 1;
+        if ((s = member_common(m, cfg->name, tok_path, &capacity)) == RLAE_OK)
+            s = lengths_only_cache(m, dev, max_batch, capacity);
+        if (s != RLAE_OK) {
+            rlae_member_free(m);
+            return s;
+        }
+    } else {
+        if ((s = rlae_model_weights_to_device(&w, dev, dt)) != RLAE_OK) { /* a no-op on the CPU */
+            rlae_model_weights_free(&w);
+            return rlae_wrap(s, "member '%s': moving %s to %s: ", cfg->name, cfg->path, rlae_device_name(dev));
+        }
+        if ((s = rlae_member_from_weights(m, cfg->name, &w, tok_path, max_batch, capacity)) != RLAE_OK)
+            return s;
     }
-    if ((s = rlae_member_from_weights(m, cfg->name, &w, tok_path, max_batch, capacity)) != RLAE_OK)
-        return s;
     if ((s = resolve_chat(m, cfg)) != RLAE_OK)
         rlae_member_free(m);
     return s;
+}
+
+rlae_status rlae_member_load_on(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                                int capacity)
+{
+    return load_member(m, cfg, dev, max_batch, capacity, 0);
+}
+
+rlae_status rlae_member_load_meta(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                                  int capacity)
+{
+    return load_member(m, cfg, dev, max_batch, capacity, 1);
+}
+
+rlae_status rlae_member_forward(rlae_member *m, int n_seqs, const int *slots, const int *n_new, const int32_t *tokens,
+                                float *logits_out, float *hidden_out)
+{
+    if (m->meta_only)
+        return rlae_fail(RLAE_ERR_RUNTIME, "member '%s' (%s) was loaded without its weights (tokenizer and "
+                         "configuration only): its forward cannot run in this process; with dist.placement "
+                         "model_parallel it runs on the rank that holds it (member k on rank k mod N)", m->name,
+                         m->path);
+    return rlae_forward(&m->model, &m->cache, n_seqs, slots, n_new, tokens, logits_out, hidden_out);
 }
 
 void rlae_member_free(rlae_member *m)

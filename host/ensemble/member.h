@@ -2,7 +2,8 @@
  * with one slot per sequence of a batch. Loading resolves what a member config leaves implicit
  * (format, tokenizer beside the checkpoint, chat template from tokenizer_config.json) and checks that
  * the tokenizer and the model belong together. Used by the rollout (rollout.h) and by
- * `rlae generate --model`. */
+ * `rlae generate --model`. A member can also be loaded without its weights (rlae_member_load_meta),
+ * for a model_parallel rank that only needs to know another rank's member. */
 #ifndef RLAE_ENSEMBLE_MEMBER_H
 #define RLAE_ENSEMBLE_MEMBER_H
 
@@ -31,6 +32,9 @@ typedef struct {
     int eos_id;      /* the id that ends an answer; llama2.c members also end on bos_id */
     int bos_id;
     int ends_on_bos; /* llama2.c convention: the model writes BOS between stories */
+    int meta_only;   /* 1: loaded without weights (rlae_member_load_meta): w.cfg, the tokenizer, the chat
+                      * template and a cache of lengths only (cache.len, n_slots, capacity; no keys or
+                      * values); rlae_member_forward refuses it */
 } rlae_member;
 
 /* Finds the tokenizer for a checkpoint when none is named: an HF directory is its own tokenizer
@@ -59,6 +63,21 @@ rlae_status rlae_member_matrix_dtype(rlae_dtype_choice c, rlae_device dev, const
  * *w (zeroed on return, on success and on failure); the member's path is w->source. */
 rlae_status rlae_member_from_weights(rlae_member *m, const char *name, rlae_model_weights *w,
                                      const char *tokenizer_path, int max_batch, int capacity);
+/* Member `cfg` without its weights, for a rank that only needs to know it (dist.placement
+ * model_parallel: another rank runs its forward). The same resolution and checks as
+ * rlae_member_load_on (format, tokenizer beside the checkpoint, tokenizer vs model vocabulary, chat
+ * template), but only the configuration is read: config.json of an HF directory (no safetensors is
+ * opened), the header of a llama2.c checkpoint (its length checked, the body never read). m->w holds
+ * the configuration and no tensor; m->cache has the lengths of max_batch slots of `capacity`
+ * positions (as rlae_member_load_on sizes them) on `dev`, for the bookkeeping a caller does without
+ * running the model (rlae_kv_cache_len / _reset / _truncate work); m->meta_only is 1. */
+rlae_status rlae_member_load_meta(rlae_member *m, const rlae_member_config *cfg, rlae_device dev, int max_batch,
+                                  int capacity);
+/* rlae_forward of the member's model on its cache (see model/forward.h for the arguments). A member
+ * loaded with rlae_member_load_meta has no model: RLAE_ERR_RUNTIME saying so and where its forward
+ * runs, never a crash. */
+rlae_status rlae_member_forward(rlae_member *m, int n_seqs, const int *slots, const int *n_new, const int32_t *tokens,
+                                float *logits_out, float *hidden_out);
 void rlae_member_free(rlae_member *m);
 
 /* The prompt ids member m gets for a question: the user text (with the system text, if any) through

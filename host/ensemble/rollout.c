@@ -191,11 +191,13 @@ rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_uni
     if (opt->span < 1 || opt->max_new_tokens < 1 || max_batch < 1)
         return rlae_fail(RLAE_ERR_INPUT, "rollout: span (%d), max_new_tokens (%d) and batch (%d) must be >= 1",
                          opt->span, opt->max_new_tokens, max_batch);
+    /* a meta-only member (model_parallel, another rank's) has no model: only its cache's lengths and
+     * device (the ensemble's) are checked */
     for (int k = 0; k < n_members; k++) {
-        if (members[k].model.max_seqs < max_batch || members[k].cache.n_slots < max_batch)
+        if ((!members[k].meta_only && members[k].model.max_seqs < max_batch) || members[k].cache.n_slots < max_batch)
             return rlae_fail(RLAE_ERR_INPUT, "rollout: member '%s' was loaded for batches of %d, not %d",
                              members[k].name, members[k].cache.n_slots, max_batch);
-        if (members[k].model.device != members[0].model.device)
+        if (members[k].cache.device != members[0].cache.device)
             return rlae_fail(RLAE_ERR_UNSUPPORTED, "rollout: members '%s' and '%s' are on different devices",
                              members[0].name, members[k].name);
     }
@@ -207,7 +209,7 @@ rlae_status rlae_rollout_new(rlae_member *members, int n_members, rlae_vocab_uni
     r->vu = vu;
     r->opt = *opt;
     r->max_batch = max_batch;
-    r->dev = members[0].model.device;
+    r->dev = members[0].cache.device;
     int K = n_members, B = max_batch;
     rlae_status s = RLAE_ERR_NOMEM;
     if (opt->n_stop > 0) {
@@ -347,8 +349,10 @@ void rlae_rollout_set_comm(rlae_rollout *r, rlae_comm *comm)
 }
 
 /* Member k's forward of n sequences. model_parallel: only the member's rank (k % size) runs it;
- * the others just advance the member's cache lengths (they hold no state of it that is read), and
- * members_share then hands every rank the outputs. */
+ * the others just advance the member's cache lengths (they hold no state of it that is read: there
+ * the member is loaded meta-only, its cache being the host-side lengths that the context checks
+ * read), and members_share then hands every rank the outputs. A meta-only member asked to run
+ * here is an error (rlae_member_forward). */
 static rlae_status member_compute(rlae_rollout *r, int k, int n, const int *slots, const int *n_new,
                                   const int32_t *tokens)
 {
@@ -358,7 +362,7 @@ static rlae_status member_compute(rlae_rollout *r, int k, int n, const int *slot
             m->cache.len[slots[i]] += n_new[i];
         return RLAE_OK;
     }
-    return rlae_forward(&m->model, &m->cache, n, slots, n_new, tokens, r->logits[k], r->hidden[k]);
+    return rlae_member_forward(m, n, slots, n_new, tokens, r->logits[k], r->hidden[k]);
 }
 
 /* model_parallel, after every member_compute of a step: each member's logits and hidden rows go
@@ -389,6 +393,9 @@ rlae_status rlae_rollout_set_encoder(rlae_rollout *r, rlae_member *enc)
         r->enc = NULL;
         return RLAE_OK;
     }
+    if (enc->meta_only)
+        return rlae_fail(RLAE_ERR_INPUT, "rollout: the encoder '%s' was loaded without its weights; every rank "
+                         "runs the encoder, so load it with rlae_member_load_on", enc->name);
     if (enc->model.max_seqs < r->max_batch || enc->cache.n_slots < r->max_batch)
         return rlae_fail(RLAE_ERR_INPUT, "rollout: encoder '%s' was loaded for batches of %d, not %d", enc->name,
                          enc->cache.n_slots, r->max_batch);

@@ -129,6 +129,8 @@ const rlae_rollout_timing *rlae_rollout_get_timing(const rlae_rollout *r);
  * k % size of comm, and its logits and hidden rows are broadcast to every rank after each step;
  * every rank mixes and selects the same tokens, with rank 0's weights at every span boundary (each
  * rank's policy sees the same state). Every rank calls rlae_rollout_run with the same requests.
+ * The members of other ranks may be meta-only (rlae_member_load_meta: configuration, tokenizer and
+ * cache lengths; rlae_ensemble_open_dist does that), since only their lengths are advanced here.
  * comm NULL or of one rank: every member runs here (the default). */
 struct rlae_comm;
 void rlae_rollout_set_comm(rlae_rollout *r, struct rlae_comm *comm);

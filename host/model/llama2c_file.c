@@ -73,7 +73,9 @@ static rlae_status take_tensor(const uint8_t **cur, int ndim, int64_t d0, int64_
 /* llama2.c's export.py --version 1/2 files start with this magic ("ak42" read as little-endian). */
 #define LLAMA2C_MAGIC 0x616b3432u
 
-static rlae_status load_body(const uint8_t *buf, size_t size, const char *path, rlae_model_weights *w)
+/* The header of a checkpoint of `size` bytes starting at buf -> *c, with every check (plausible
+ * sizes, consistent heads, file length exactly what the header implies); the body is not read. */
+static rlae_status parse_header(const uint8_t *buf, size_t size, const char *path, rlae_model_config *c)
 {
     if (size < 28)
         return rlae_fail(RLAE_ERR_INPUT, "%s: file is %zu bytes, too short for a llama2.c checkpoint header (28 "
@@ -83,7 +85,6 @@ static rlae_status load_body(const uint8_t *buf, size_t size, const char *path, 
     if ((uint32_t)hdr[0] == LLAMA2C_MAGIC)
         return rlae_fail(RLAE_ERR_INPUT, "%s: this is a llama2.c version %d export (magic \"ak42\"); rlae reads the "
                          "legacy format: re-export with export.py --version 0", path, hdr[1]);
-    rlae_model_config *c = &w->cfg;
     memset(c, 0, sizeof *c);
     snprintf(c->arch, sizeof c->arch, "llama");
     /* vocab < 0 flags an untied classifier; widen before negating so INT32_MIN cannot overflow. */
@@ -122,7 +123,15 @@ static rlae_status load_body(const uint8_t *buf, size_t size, const char *path, 
                          "%d, vocab %d, seq %d, %s classifier) implies %lld bytes; the file is truncated or not a "
                          "llama2.c legacy checkpoint", path, size, c->dim, c->hidden_dim, c->n_layers, c->n_kv_heads,
                          c->vocab_size, c->max_seq_len, c->tied_embeddings ? "tied" : "untied", (long long)expect);
+    return RLAE_OK;
+}
 
+static rlae_status load_body(const uint8_t *buf, size_t size, const char *path, rlae_model_weights *w)
+{
+    rlae_model_config *c = &w->cfg;
+    RLAE_TRY(parse_header(buf, size, path, c));
+    int64_t D = c->dim, H = c->hidden_dim, L = c->n_layers, V = c->vocab_size, hs = c->head_dim;
+    int64_t kv_dim = (int64_t)c->n_kv_heads * hs, S = c->max_seq_len;
     w->layers = rlae_calloc((size_t)L, sizeof *w->layers);
     if (!w->layers)
         return RLAE_ERR_NOMEM;
@@ -183,5 +192,18 @@ rlae_status rlae_llama2c_load(const char *path, rlae_model_weights *out)
     /* The mapping is only read while copying into owned tensors, so it is closed right after. */
     s = rlae_llama2c_load_memory(m.data, m.size, path, out);
     rlae_mmap_close(&m);
+    return s;
+}
+
+rlae_status rlae_llama2c_read_config(const char *path, rlae_model_config *out)
+{
+    memset(out, 0, sizeof *out);
+    rlae_mmap_file m;
+    RLAE_TRY(rlae_mmap_open(&m, path));
+    /* only the header's page is touched: the body's pages are never read in */
+    rlae_status s = parse_header(m.data, m.data ? m.size : 0, path, out);
+    rlae_mmap_close(&m);
+    if (s != RLAE_OK)
+        memset(out, 0, sizeof *out);
     return s;
 }

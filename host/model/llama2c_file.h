@@ -11,4 +11,8 @@
  * messages. Same checks and result as rlae_llama2c_load; `data` is not referenced afterwards. */
 rlae_status rlae_llama2c_load_memory(const void *data, size_t size, const char *label, rlae_model_weights *out);
 
+/* The configuration of the checkpoint at `path` from its header alone (the file's length is
+ * checked against it, the weights are not read): what rlae_llama2c_load would put in out->cfg. */
+rlae_status rlae_llama2c_read_config(const char *path, rlae_model_config *out);
+
 #endif

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/hf_config.h"
 #include "model/hf_model.h"
+#include "model/llama2c_file.h"
 
 static int has_suffix(const char *s, const char *suffix)
 {
@@ -15,7 +17,8 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-rlae_status rlae_model_load(const char *path, const char *format, rlae_model_weights *out)
+/* Both entry points: the whole model, or (config_only) out->cfg and out->source alone. */
+static rlae_status load(const char *path, const char *format, int config_only, rlae_model_weights *out)
 {
     memset(out, 0, sizeof *out);
     if (!format)
@@ -42,7 +45,13 @@ rlae_status rlae_model_load(const char *path, const char *format, rlae_model_wei
         if (stat(cfg, &st) != 0)
             return rlae_fail(RLAE_ERR_INPUT, "%s: directory has no config.json; expected a Hugging Face model "
                              "directory (config.json + *.safetensors)", path);
-        return rlae_hf_load(path, out);
+        if (!config_only)
+            return rlae_hf_load(path, out);
+        snprintf(out->source, sizeof out->source, "%s", path);
+        rlae_status s = rlae_hf_config_load(cfg, &out->cfg);
+        if (s != RLAE_OK)
+            memset(out, 0, sizeof *out);
+        return s;
     }
     if (want_hf) {
         if (has_suffix(path, "config.json") || has_suffix(path, ".safetensors") ||
@@ -56,5 +65,21 @@ rlae_status rlae_model_load(const char *path, const char *format, rlae_model_wei
                     has_suffix(path, ".safetensors.index.json")))
         return rlae_fail(RLAE_ERR_INPUT, "%s: looks like part of a Hugging Face model; pass the directory that "
                          "holds config.json instead", path);
-    return rlae_llama2c_load(path, out);
+    if (!config_only)
+        return rlae_llama2c_load(path, out);
+    snprintf(out->source, sizeof out->source, "%s", path);
+    rlae_status s = rlae_llama2c_read_config(path, &out->cfg);
+    if (s != RLAE_OK)
+        memset(out, 0, sizeof *out);
+    return s;
+}
+
+rlae_status rlae_model_load(const char *path, const char *format, rlae_model_weights *out)
+{
+    return load(path, format, 0, out);
+}
+
+rlae_status rlae_model_load_config(const char *path, const char *format, rlae_model_weights *out)
+{
+    return load(path, format, 1, out);
 }

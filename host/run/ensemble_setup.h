@@ -41,6 +41,16 @@ rlae_status rlae_ensemble_device(const rlae_config *cfg, rlae_device *out);
  * No members: RLAE_ERR_INPUT saying to list some; a member that fails to load is named. On failure
  * *e holds nothing to free. */
 rlae_status rlae_ensemble_open(rlae_ensemble *e, const rlae_config *cfg, int max_batch);
+/* rlae_ensemble_open for one rank of `comm` (NULL or one rank: the same as rlae_ensemble_open).
+ * With dist.placement model_parallel and several ranks, member k's weights are loaded only on its
+ * rank (k mod N, rlae_comm_chunk_owner); on the other ranks it is meta-only (rlae_member_load_meta:
+ * configuration, tokenizer, chat template and cache lengths), and the rollout is wired to comm
+ * (rlae_rollout_set_comm). Every rank logs one info line naming the members it holds weights for.
+ * The encoder, if any, is loaded whole on every rank (every rank pools it). Exception: with
+ * task.mc_scoring loglik / loglik_norm the evaluation runs every member on every rank (run/evaluate.c
+ * scores options outside the rollout), so every rank loads every member's weights, saying so. */
+struct rlae_comm;
+rlae_status rlae_ensemble_open_dist(rlae_ensemble *e, const rlae_config *cfg, int max_batch, struct rlae_comm *comm);
 void rlae_ensemble_close(rlae_ensemble *e);
 
 #endif

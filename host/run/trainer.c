@@ -493,10 +493,9 @@ rlae_status rlae_train(const rlae_config *cfg, const rlae_train_options *opt, rl
     if (s == RLAE_OK && lead && !opt->resume)
         s = write_resolved_config(cfg, dir);
     int B = cfg->ensemble.batch_size, E = cfg->train.episodes_per_iter;
+    /* model_parallel: member k's weights and forward on rank k % size only, the rollout wired to comm */
     if (s == RLAE_OK)
-        s = rlae_ensemble_open(&t.ens, cfg, B);
-    if (s == RLAE_OK && model_par)
-        rlae_rollout_set_comm(t.ens.ro, comm); /* member k's forward on rank k % size */
+        s = rlae_ensemble_open_dist(&t.ens, cfg, B, model_par ? comm : NULL);
     if (s == RLAE_OK)
         s = rlae_task_data_load(cfg, "train", 0, &t.train);
     if (s == RLAE_OK)

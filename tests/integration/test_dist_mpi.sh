@@ -2,7 +2,9 @@
 # `mpirun -np N rlae train CONFIG dist.backend=mpi` on the two real tiny models (stories260K +
 # babyllama105): 2 and 3 ranks, in both placements (data_parallel, model_parallel), must produce
 # the episodes, spans, tokens, text, evaluation and update rows and the final checkpoint of a
-# one-process run with the same seed, bit for bit (docs/distributed.md). Also: PPO and MAPPO, a
+# one-process run with the same seed, bit for bit (docs/distributed.md). Under model_parallel each
+# rank loads only its own members' weights (the others: tokenizer and configuration) and says so;
+# a rank whose members are meta-only keeps the results bit-identical. Also: PPO and MAPPO, a
 # resume on more ranks than the run started with, and errors that name the rank and end the job.
 # Skips (77) without mpirun. RLAE_MPIRUN overrides the launcher (default: mpirun --oversubscribe,
 # plus --allow-run-as-root as root).
@@ -54,8 +56,22 @@ for place in data_parallel model_parallel; do
     n_iter=$(printf '%s\n' "$out" | grep -c '^iter ')
     expect_match '^2$' "$n_iter" "$n ranks $place: only rank 0 prints progress"
     same_run "$tmp/r1" "$tmp/$place$n" "$n ranks $place vs 1 process"
+    if [ $place = model_parallel ]; then # member k's weights on rank k mod n only
+      l1=$(printf '%s\n' "$err" | grep -E '^rlae\[rank 1\]: rank 1 of' || true)
+      expect_match "^rlae\[rank 1\]: rank 1 of $n: weights for members baby; stories: tokenizer only\$" "$l1" \
+        "$n ranks model_parallel: rank 1 holds the weights of member 1 only"
+      l0=$(printf '%s\n' "$err" | grep -E '^rlae\[rank 0\]: rank 0 of' || true)
+      expect_match "^rlae\[rank 0\]: rank 0 of $n: weights for members stories; baby: tokenizer only\$" "$l0" \
+        "$n ranks model_parallel: rank 0 holds the weights of member 0 only"
+    else
+      printf '%s\n' "$err" | grep -q 'tokenizer only'
+      expect_match '^1$' "$?" "$n ranks data_parallel: every rank holds every member"
+    fi
   done
 done
+l2=$(printf '%s\n' "$err" | grep -E '^rlae\[rank 2\]: rank 2 of' || true) # the last run: 3 ranks model_parallel
+expect_match '^rlae\[rank 2\]: rank 2 of 3: weights for members \(none\); stories, baby: tokenizer only$' "$l2" \
+  "3 ranks model_parallel: rank 2 (past the 2 members) holds no weights"
 
 expect_exit 0 "mappo, one process" -- "$RLAE_BIN" train "$C" run.out_dir="$tmp/m1" algorithm.name=mappo
 expect_exit 0 "mappo, 3 ranks" -- "${MPI[@]}" -np 3 "$RLAE_BIN" train "$C" run.out_dir="$tmp/m3" algorithm.name=mappo \
