@@ -72,6 +72,11 @@ done
 l2=$(printf '%s\n' "$err" | grep -E '^rlae\[rank 2\]: rank 2 of' || true) # the last run: 3 ranks model_parallel
 expect_match '^rlae\[rank 2\]: rank 2 of 3: weights for members \(none\); stories, baby: tokenizer only$' "$l2" \
   "3 ranks model_parallel: rank 2 (past the 2 members) holds no weights"
+# log-likelihood scoring runs every member on every rank (run/evaluate.c): every rank loads them all
+expect_exit 0 "2 ranks model_parallel, loglik scoring" -- "${MPI[@]}" -np 2 "$RLAE_BIN" train "$C" \
+  run.out_dir="$tmp/ll2" train.iterations=1 task.mc_scoring=loglik dist.backend=mpi dist.placement=model_parallel
+expect_match '^rlae\[rank 1\]: rank 1 of 2: weights for every member: task.mc_scoring loglik' "$err" \
+  "model_parallel with loglik scoring: rank 1 holds every member and says why"
 
 expect_exit 0 "mappo, one process" -- "$RLAE_BIN" train "$C" run.out_dir="$tmp/m1" algorithm.name=mappo
 expect_exit 0 "mappo, 3 ranks" -- "${MPI[@]}" -np 3 "$RLAE_BIN" train "$C" run.out_dir="$tmp/m3" algorithm.name=mappo \
