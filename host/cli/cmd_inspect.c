@@ -59,6 +59,18 @@ static iter_stat *iter_slot(iter_stat **a, int *n, int *cap, int it)
     return s;
 }
 
+/* Adds one episode to its iteration's totals (the summary and --follow both count this way). */
+static rlae_status count_episode(iter_stat **a, int *n, int *cap, const rlae_runlog_episode_row *e)
+{
+    iter_stat *it = iter_slot(a, n, cap, e->iteration);
+    if (!it)
+        return RLAE_ERR_NOMEM;
+    it->n++;
+    it->reward += e->reward;
+    it->correct += e->correct;
+    return RLAE_OK;
+}
+
 static void print_update_cols(rlae_runlog_update_row *u, int64_t nu, int it)
 {
     for (int64_t j = nu - 1; j >= 0; j--)
@@ -141,14 +153,8 @@ static rlae_status summary(rlae_runlog_reader *r, const char *path)
         if ((s = rlae_runlog_reader_read(r, RLAE_RUNLOG_EPISODES, at, n, er)) != RLAE_OK)
             break;
         for (int64_t i = 0; i < n; i++) {
-            iter_stat *it = iter_slot(&its, &n_its, &cap_its, er[i].iteration);
-            if (!it) {
-                s = RLAE_ERR_NOMEM;
+            if ((s = count_episode(&its, &n_its, &cap_its, &er[i])) != RLAE_OK)
                 break;
-            }
-            it->n++;
-            it->reward += er[i].reward;
-            it->correct += er[i].correct;
             /* grouped by task and, where items have one, subject (MMLU subject, synthetic skill):
              * what shows whether the agent trusts members differently per kind of question */
             int ti = 0;
@@ -627,16 +633,8 @@ static rlae_status print_new(rlae_runlog_reader *r, int64_t from, int64_t to, in
         int64_t n = to - at < CHUNK ? to - at : CHUNK;
         if ((s = rlae_runlog_reader_read(r, RLAE_RUNLOG_EPISODES, at, n, er)) != RLAE_OK)
             break;
-        for (int64_t i = 0; i < n; i++) {
-            iter_stat *it = iter_slot(&its, &n_its, &cap, er[i].iteration);
-            if (!it) {
-                s = RLAE_ERR_NOMEM;
-                break;
-            }
-            it->n++;
-            it->reward += er[i].reward;
-            it->correct += er[i].correct;
-        }
+        for (int64_t i = 0; i < n && s == RLAE_OK; i++)
+            s = count_episode(&its, &n_its, &cap, &er[i]);
     }
     if (s == RLAE_OK)
         s = rlae_runlog_reader_read(r, RLAE_RUNLOG_UPDATES, ufrom, uto - ufrom, ur);
