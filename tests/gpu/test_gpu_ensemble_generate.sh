@@ -7,15 +7,11 @@
 #  for policies uniform and single, with and without prompts, and a batch of two prompts; bf16 members
 #  (the default on cuda) run.
 source "$(dirname "$0")/../integration/lib.sh"
-M=$(shared_dir)/models
-[ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] ||
-  { echo "SKIP: tiny models not found"; exit 77; }
+require_tiny_models
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/tiny.yaml" <<YAML
 run: {name: tiny, seed: 3}
-members:
-  - {name: stories, path: "$M/stories260K/stories260K.bin"}
-  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+$(tiny_members_yaml)
 ensemble:
   span: 8
   max_new_tokens: 60

@@ -21,3 +21,17 @@ expect_match() {
     fails=$((fails+1)); echo "FAIL: $3: no match for /$1/ in:"; printf '%s\n' "$2" | head -8; fi
 }
 finish() { echo "$(basename "$0" .sh): $passes passed, $fails failed"; [ "$fails" -eq 0 ]; exit $?; }
+# require_tiny_models: sets M to ../shared/models, or skips (77) when the two tiny models are absent.
+require_tiny_models() {
+  M=$(shared_dir)/models
+  [ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] ||
+    { echo "SKIP: tiny models not found"; exit 77; }
+}
+# tiny_members_yaml: a config's `members:` block with the two tiny models (after require_tiny_models).
+tiny_members_yaml() {
+  cat <<YAML
+members:
+  - {name: stories, path: "$M/stories260K/stories260K.bin"}
+  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+YAML
+}

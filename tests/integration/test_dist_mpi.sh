@@ -9,9 +9,7 @@
 # Skips (77) without mpirun. RLAE_MPIRUN overrides the launcher (default: mpirun --oversubscribe,
 # plus --allow-run-as-root as root).
 source "$(dirname "$0")/lib.sh"
-M=$(shared_dir)/models
-[ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] ||
-  { echo "SKIP: tiny models not found"; exit 77; }
+require_tiny_models
 command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 if [ -n "${RLAE_MPIRUN:-}" ]; then read -r -a MPI <<< "$RLAE_MPIRUN"; else
   MPI=(mpirun --oversubscribe); [ "$(id -u)" -eq 0 ] && MPI+=(--allow-run-as-root); fi
@@ -19,9 +17,7 @@ export OMP_NUM_THREADS=1 # the ranks share the machine's cores
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/train.yaml" <<YAML
 run: {name: dist, seed: 11, out_dir: "$tmp/run"}
-members:
-  - {name: stories, path: "$M/stories260K/stories260K.bin"}
-  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+$(tiny_members_yaml)
 ensemble: {span: 3, max_new_tokens: 10, decoding: sample, temperature: 1.0, policy: agent, batch_size: 4,
            stop: ["\n"]}
 algorithm: {name: ppo, epochs: 2, minibatches: 3}

@@ -4,9 +4,7 @@
 # must equal the one-process GPU run. Skips (77) without mpirun, without a CUDA build or without a
 # GPU (NCCL does not allow two ranks on one GPU). RLAE_MPIRUN overrides the launcher.
 source "$(dirname "$0")/lib.sh"
-M=$(shared_dir)/models
-[ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] ||
-  { echo "SKIP: tiny models not found"; exit 77; }
+require_tiny_models
 command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (install openmpi-bin)"; exit 77; }
 command -v nvidia-smi >/dev/null && gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || gpus=0
 [ "$gpus" -ge 1 ] || { echo "SKIP: no GPU"; exit 77; }
@@ -15,9 +13,7 @@ if [ -n "${RLAE_MPIRUN:-}" ]; then read -r -a MPI <<< "$RLAE_MPIRUN"; else
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/train.yaml" <<YAML
 run: {name: nccl, seed: 11, out_dir: "$tmp/run", device: cuda}
-members:
-  - {name: stories, path: "$M/stories260K/stories260K.bin"}
-  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+$(tiny_members_yaml)
 ensemble: {span: 3, max_new_tokens: 10, decoding: sample, temperature: 1.0, policy: agent, batch_size: 4,
            stop: ["\n"]}
 algorithm: {name: ppo, epochs: 2, minibatches: 3}

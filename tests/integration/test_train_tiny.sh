@@ -4,15 +4,11 @@
 # with one seed write identical checkpoints), kill -9 + --resume equals the uninterrupted run bit for
 # bit, SIGTERM stops cleanly with a checkpoint (exit 130), MAPPO runs too, bad usage exits 2.
 source "$(dirname "$0")/lib.sh"
-M=$(shared_dir)/models
-[ -f "$M/stories260K/stories260K.bin" ] && [ -f "$M/babyllama105/model5000.bin" ] ||
-  { echo "SKIP: tiny models not found"; exit 77; }
+require_tiny_models
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/train.yaml" <<YAML
 run: {name: tiny-train, seed: 5, out_dir: "$tmp/run"}
-members:
-  - {name: stories, path: "$M/stories260K/stories260K.bin"}
-  - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
+$(tiny_members_yaml)
 ensemble: {span: 4, max_new_tokens: 12, decoding: sample, temperature: 1.0, policy: agent, batch_size: 4,
            stop: ["\n"]}
 algorithm: {name: ppo, epochs: 2, minibatches: 2}
