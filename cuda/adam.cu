@@ -24,18 +24,21 @@ size_t norm_blocks(size_t n)
     return b < 1 ? 1 : b > kMaxNormBlocks ? kMaxNormBlocks : b;
 }
 
-__global__ void adam_kernel(float *param, const float *grad, float *m, float *v, size_t n, float b1, float b2,
-                            float step, float inv_sqrt_bc2, float eps)
+/* In double, as the CPU reference (algorithms/adam.inc) computes before rounding to float: in float,
+ * b1 m + (1 - b1) g loses digits when the two terms nearly cancel, and 1 - 0.999f is 1.3e-5 off
+ * 0.001. The kernel is bound by its 20 bytes per element either way. */
+__global__ void adam_kernel(float *param, const float *grad, float *m, float *v, size_t n, double b1, double b2,
+                            double step, double inv_sqrt_bc2, double eps)
 {
     size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
     if (i >= n)
         return;
-    float g = grad[i];
-    float mi = b1 * m[i] + (1.0f - b1) * g;
-    float vi = b2 * v[i] + (1.0f - b2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = param[i] - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    double g = grad[i];
+    double mi = b1 * m[i] + (1.0 - b1) * g;
+    double vi = b2 * v[i] + (1.0 - b2) * g * g;
+    m[i] = (float)mi;
+    v[i] = (float)vi;
+    param[i] = (float)(param[i] - step * mi / (sqrt(vi) * inv_sqrt_bc2 + eps));
 }
 
 /* Fixed-order tree over one block's kThreads values; returns the sum in thread 0. */
@@ -101,8 +104,7 @@ extern "C" rlae_status rlae_cuda_adam_step(float *param, const float *grad, floa
     const double bc1 = 1.0 - pow(h->beta1, (double)t), bc2 = 1.0 - pow(h->beta2, (double)t);
     size_t grid = (n + kThreads - 1) / kThreads;
     adam_kernel<<<(unsigned)grid, kThreads, 0, (cudaStream_t)stream>>>(
-        param, grad, m, v, n, (float)h->beta1, (float)h->beta2, (float)(h->lr / bc1), (float)(1.0 / sqrt(bc2)),
-        (float)h->eps);
+        param, grad, m, v, n, h->beta1, h->beta2, h->lr / bc1, 1.0 / sqrt(bc2), h->eps);
     CUDA_CHECK_LAUNCH();
     return RLAE_OK;
 }

@@ -308,7 +308,7 @@ __device__ Found radix_find(const float *p, int n, Lim lim, Crit crit, u64 targe
 
 /* UniTE, one block per sequence, member k: marks P_k's top member_topk positive entries, adds
  * w_k P_k into qf (first member: assigns), clears qx. */
-__global__ void unite_kernel(rlae_cuda_mix_args a, int k)
+__global__ void __launch_bounds__(kSelThreads) unite_kernel(rlae_cuda_mix_args a, int k)
 {
     __shared__ SelTemp tmp;
     int b = blockIdx.x, n = a.union_size;
@@ -350,7 +350,7 @@ __global__ void unite_kernel(rlae_cuda_mix_args a, int k)
         qx[u] = 0;
 }
 
-__global__ void select_kernel(rlae_cuda_mix_args a)
+__global__ void __launch_bounds__(kSelThreads) select_kernel(rlae_cuda_mix_args a)
 {
     __shared__ SelTemp tmp;
     __shared__ int s_token;

@@ -59,6 +59,14 @@ static inline int test_summary(const char *name)
     return test_failures_ ? 1 : 0;
 }
 
+/* The source tree: $RLAE_SOURCE_DIR (ctest sets it; a packed kit run on another machine points it at
+ * that machine's checkout), else the path this test was compiled in. */
+static inline const char *test_source_dir(void)
+{
+    const char *env = getenv("RLAE_SOURCE_DIR");
+    return env && *env ? env : RLAE_SOURCE_DIR;
+}
+
 /* Directory of the shared assets: $RLAE_SHARED_DIR, else ../shared beside the source tree.
  * Exits 77 (ctest: skipped) when it does not exist, saying why. */
 static inline const char *test_shared_dir(void)
@@ -68,7 +76,7 @@ static inline const char *test_shared_dir(void)
     if (env && *env)
         snprintf(buf, sizeof buf, "%s", env);
     else
-        snprintf(buf, sizeof buf, "%s/../shared", RLAE_SOURCE_DIR);
+        snprintf(buf, sizeof buf, "%s/../shared", test_source_dir());
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
         printf("SKIP: shared assets not found at %s (set RLAE_SHARED_DIR)\n", buf);
@@ -101,7 +109,7 @@ static inline const char *test_fixture_path(const char *rel)
     static char bufs[8][8192];
     static int next = 0;
     char *buf = bufs[next++ % 8];
-    snprintf(buf, sizeof bufs[0], "%s/tests/fixtures/%s", RLAE_SOURCE_DIR, rel);
+    snprintf(buf, sizeof bufs[0], "%s/tests/fixtures/%s", test_source_dir(), rel);
     return buf;
 }
 

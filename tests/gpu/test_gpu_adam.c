@@ -3,8 +3,8 @@
  * n, and 1e9, which does not; also max_norm 0: measure only) followed by an Adam step, with the
  * learning rate changed between steps as the anneal does. Tolerances: the norm within 1e-9
  * relative (double accumulation on both sides, only the order differs); clipped gradients, moments
- * and parameters within 1e-5 relative (|gpu - cpu| <= 1e-5 (|cpu| + 1e-6 rms)): the device runs fp32
- * arithmetic, the CPU double arithmetic rounded to float. A rerun from the same state must be
+ * and parameters within 1e-5 relative (|gpu - cpu| <= 1e-5 (|cpu| + 1e-6 rms)): both compute the Adam
+ * update in double and round to float, so only contraction into fused multiply-adds differs. A rerun from the same state must be
  * bit-identical. Then a short benchmark (time per call, achieved GB/s; launch.h does not report the
  * device's peak bandwidth). Skips (77) in a CPU-only build or without a GPU. */
 #include "algorithms/adam.h"

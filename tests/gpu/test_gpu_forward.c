@@ -189,7 +189,7 @@ static void compare_run(const char *name, const char *variant, const rlae_model_
 static void fixture(const char *name)
 {
     char path[4096], what[128];
-    snprintf(path, sizeof path, "%s/tests/fixtures/models/%s", RLAE_SOURCE_DIR, name);
+    snprintf(path, sizeof path, "%s/tests/fixtures/models/%s", test_source_dir(), name);
     snprintf(what, sizeof what, "%s", name);
     rlae_model_weights wc, wg, wb;
     memset(&wc, 0, sizeof wc), memset(&wg, 0, sizeof wg), memset(&wb, 0, sizeof wb);
