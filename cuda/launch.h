@@ -55,6 +55,16 @@ rlae_status rlae_cuda_stream_destroy(rlae_cuda_stream stream);
 rlae_status rlae_cuda_stream_sync(rlae_cuda_stream stream);
 rlae_status rlae_cuda_device_sync(void);
 
+/* CUDA graphs (cuda/graph.cu). rlae_cuda_graph_stream: the stream to capture and replay on for ops
+ * queued on `ops_stream` (itself, or for NULL a blocking stream of this thread's own, ordered with
+ * the legacy default stream). capture_end with keep = 0 discards the capture (after a failed op);
+ * otherwise *exec is the instantiated graph for rlae_cuda_graph_launch / rlae_cuda_graph_free. */
+rlae_status rlae_cuda_graph_stream(rlae_cuda_stream ops_stream, rlae_cuda_stream *out);
+rlae_status rlae_cuda_capture_begin(rlae_cuda_stream stream);
+rlae_status rlae_cuda_capture_end(rlae_cuda_stream stream, int keep, void **exec);
+rlae_status rlae_cuda_graph_launch(void *exec, rlae_cuda_stream stream);
+void rlae_cuda_graph_free(void *exec);
+
 /* ---- kernels -------------------------------------------------------------------------------- */
 
 /* out[i] = the i-th uniform float of the rlae_rng stream (seed, episode, span, token), i < n: bit for
@@ -203,19 +213,32 @@ int rlae_cuda_attention_splits(int64_t n, int n_heads, int64_t capacity);
 /* Scratch floats that let any call with this head_dim split as rlae_cuda_attention_splits says
  * (RLAE_CUDA_ATTENTION_TARGET_BLOCKS * (head_dim + 2)); a fixed size, whatever the rows. */
 int64_t rlae_cuda_attention_scratch_floats(int head_dim);
-/* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] unless NULL), fp32 W, through cuBLAS (no TF32). */
+/* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] unless NULL), fp32 W, through cuBLAS (no TF32);
+ * with accumulate, y += that instead (the residual connections). */
 rlae_status rlae_cuda_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t in,
-                             int64_t out, rlae_cuda_stream stream);
+                             int64_t out, int accumulate, rlae_cuda_stream stream);
 /* The same with bf16 W (uint16_t bits) and fp32 x, y: n <= RLAE_CUDA_GEMV_MAX_ROWS runs
  * rlae_cuda_gemv_bf16; larger n rounds x to bf16 in a per-thread, per-device scratch (grown on first
  * use to n*in, then reused) and calls cublasGemmEx (bf16 inputs, fp32 accumulate and output). */
 #define RLAE_CUDA_GEMV_MAX_ROWS 8
 rlae_status rlae_cuda_matmul_bf16w(float *y, const float *x, const uint16_t *w, const float *bias, int64_t n,
-                                   int64_t in, int64_t out, rlae_cuda_stream stream);
+                                   int64_t in, int64_t out, int accumulate, rlae_cuda_stream stream);
 /* The few-row bf16-weight kernel itself (1 <= n <= RLAE_CUDA_GEMV_MAX_ROWS): one warp per output,
  * 16-byte weight loads when in % 8 == 0 and x, w are 16-byte aligned, fp32 accumulation. */
 rlae_status rlae_cuda_gemv_bf16(float *y, const float *x, const uint16_t *w, const float *bias, int n, int64_t in,
-                                int64_t out, rlae_cuda_stream stream);
+                                int64_t out, int accumulate, rlae_cuda_stream stream);
+/* Several such products that share x in one launch (a decode step's q/k/v and gate/up projections):
+ * y_i[n, out_i] = x W_i^T (+ bias_i) for i < n_mats <= RLAE_CUDA_GEMV_MAX_MATS, each output computed
+ * exactly as rlae_cuda_gemv_bf16 computes it. */
+#define RLAE_CUDA_GEMV_MAX_MATS 3
+typedef struct {
+    float *y;
+    const uint16_t *w;
+    const float *bias; /* NULL: none */
+    int64_t out;
+} rlae_cuda_gemv_mat;
+rlae_status rlae_cuda_gemv_bf16_multi(const rlae_cuda_gemv_mat *mats, int n_mats, const float *x, int n, int64_t in,
+                                      int accumulate, rlae_cuda_stream stream);
 /* Frees the calling thread's cuBLAS handles and matmul scratch (all devices); they are recreated on
  * the next matmul. Optional: for leak checkers and long-lived threads that stop using the GPU. */
 rlae_status rlae_cuda_ops_release(void);

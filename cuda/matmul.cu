@@ -22,9 +22,11 @@ namespace {
 
 constexpr int kMaxDevices = 64;
 constexpr int kThreads = 256;
+constexpr size_t kWorkspaceBytes = 32u << 20; /* what cuBLAS asks for on Hopper */
 
 struct blas_ctx {
     cublasHandle_t handle;
+    void *workspace;   /* cuBLAS's workspace, ours so that a graph capture never makes it allocate */
     __nv_bfloat16 *xs; /* bf16 copy of x for cublasGemmEx */
     size_t xs_elems;
 };
@@ -61,10 +63,12 @@ rlae_status get_ctx(blas_ctx **out, rlae_cuda_stream stream)
         return rlae_fail(RLAE_ERR_UNSUPPORTED, "matmul on the GPU: device %d (at most %d devices)", dev, kMaxDevices);
     blas_ctx *c = &g_ctx[dev];
     if (!c->handle) {
+        CUDA_CHECK(cudaMalloc(&c->workspace, kWorkspaceBytes));
         BLAS_CHECK(cublasCreate(&c->handle));
         BLAS_CHECK(cublasSetMathMode(c->handle, CUBLAS_DEFAULT_MATH));
     }
-    BLAS_CHECK(cublasSetStream(c->handle, (cudaStream_t)stream));
+    BLAS_CHECK(cublasSetStream(c->handle, (cudaStream_t)stream)); /* resets the workspace to cuBLAS's pool */
+    BLAS_CHECK(cublasSetWorkspace(c->handle, c->workspace, kWorkspaceBytes));
     *out = c;
     return RLAE_OK;
 }
@@ -101,27 +105,28 @@ rlae_status check_dims(int64_t n, int64_t in, int64_t out)
 } // namespace
 
 extern "C" rlae_status rlae_cuda_matmul(float *y, const float *x, const float *w, const float *bias, int64_t n,
-                                        int64_t in, int64_t out, rlae_cuda_stream stream)
+                                        int64_t in, int64_t out, int accumulate, rlae_cuda_stream stream)
 {
     RLAE_TRY(check_dims(n, in, out));
     if (n <= 0 || out <= 0)
         return RLAE_OK;
     blas_ctx *c = NULL;
     RLAE_TRY(get_ctx(&c, stream));
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     BLAS_CHECK(cublasSgemm(c->handle, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)n, (int)in, &one, w, (int)in, x,
-                           (int)in, &zero, y, (int)out));
+                           (int)in, &beta, y, (int)out));
     return add_bias(y, bias, n, out, stream);
 }
 
 extern "C" rlae_status rlae_cuda_matmul_bf16w(float *y, const float *x, const uint16_t *w, const float *bias,
-                                              int64_t n, int64_t in, int64_t out, rlae_cuda_stream stream)
+                                              int64_t n, int64_t in, int64_t out, int accumulate,
+                                              rlae_cuda_stream stream)
 {
     RLAE_TRY(check_dims(n, in, out));
     if (n <= 0 || out <= 0)
         return RLAE_OK;
     if (n <= RLAE_CUDA_GEMV_MAX_ROWS)
-        return rlae_cuda_gemv_bf16(y, x, w, bias, (int)n, in, out, stream);
+        return rlae_cuda_gemv_bf16(y, x, w, bias, (int)n, in, out, accumulate, stream);
     blas_ctx *c = NULL;
     RLAE_TRY(get_ctx(&c, stream));
     size_t need = (size_t)n * (size_t)in;
@@ -135,9 +140,9 @@ extern "C" rlae_status rlae_cuda_matmul_bf16w(float *y, const float *x, const ui
     to_bf16_kernel<<<rlae_cuda::grid_for((int64_t)need, kThreads), kThreads, 0, (cudaStream_t)stream>>>(
         c->xs, x, (int64_t)need);
     CUDA_CHECK_LAUNCH();
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     BLAS_CHECK(cublasGemmEx(c->handle, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)n, (int)in, &one, w, CUDA_R_16BF,
-                            (int)in, c->xs, CUDA_R_16BF, (int)in, &zero, y, CUDA_R_32F, (int)out,
+                            (int)in, c->xs, CUDA_R_16BF, (int)in, &beta, y, CUDA_R_32F, (int)out,
                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return add_bias(y, bias, n, out, stream);
 }

@@ -47,6 +47,63 @@ rlae_status rlae_ops_sync(rlae_device dev)
     CUDA_OP("sync", rlae_cuda_stream_sync(ops_stream));
 }
 
+#ifdef RLAE_HAVE_CUDA
+static _Thread_local void *capture_prev; /* the ops stream before the capture, restored after it */
+#endif
+
+rlae_status rlae_ops_capture_begin(rlae_device dev)
+{
+    if (dev != RLAE_DEV_CUDA)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op graphs record CUDA ops only");
+#ifdef RLAE_HAVE_CUDA
+    void *s = NULL;
+    RLAE_TRY(rlae_cuda_graph_stream(ops_stream, &s));
+    RLAE_TRY(rlae_cuda_capture_begin(s));
+    capture_prev = ops_stream;
+    ops_stream = s;
+    return RLAE_OK;
+#else
+    return cuda_missing("capture_begin");
+#endif
+}
+
+rlae_status rlae_ops_capture_end(rlae_device dev, int keep, void **graph)
+{
+    *graph = NULL;
+    if (dev != RLAE_DEV_CUDA)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op graphs record CUDA ops only");
+#ifdef RLAE_HAVE_CUDA
+    void *s = ops_stream;
+    ops_stream = capture_prev;
+    CUDA_OP("capture_end", rlae_cuda_capture_end(s, keep, graph));
+#else
+    (void)keep;
+    return cuda_missing("capture_end");
+#endif
+}
+
+rlae_status rlae_ops_graph_launch(rlae_device dev, void *graph)
+{
+    if (dev != RLAE_DEV_CUDA || !graph)
+        return rlae_fail(RLAE_ERR_UNSUPPORTED, "op graphs replay CUDA ops only");
+#ifdef RLAE_HAVE_CUDA
+    void *s = NULL;
+    RLAE_TRY(rlae_cuda_graph_stream(ops_stream, &s));
+    CUDA_OP("graph_launch", rlae_cuda_graph_launch(graph, s));
+#else
+    return cuda_missing("graph_launch");
+#endif
+}
+
+void rlae_ops_graph_free(void *graph)
+{
+#ifdef RLAE_HAVE_CUDA
+    rlae_cuda_graph_free(graph);
+#else
+    (void)graph;
+#endif
+}
+
 static int64_t cols(const rlae_tensor *t) { return t->ndim > 0 ? t->shape[t->ndim - 1] : 1; }
 static int64_t rows(const rlae_tensor *t)
 {
@@ -146,7 +203,9 @@ rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src)
 
 /* ---- linear algebra -------------------------------------------------------------------------- */
 
-rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias)
+/* The checks of one matmul; *n_rows, *in, *out and *has_bias describe it. */
+static rlae_status matmul_check(const rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w,
+                                const rlae_tensor *bias, int64_t *n_rows, int64_t *in_, int64_t *out_, int *has_bias_)
 {
     const char *op = "matmul";
     RLAE_TRY(need(op, "y", y, RLAE_F32));
@@ -168,14 +227,75 @@ rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tens
     }
     if (n > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return rlae_fail(RLAE_ERR_UNSUPPORTED, "op matmul: dimension above 2^31 (BLAS takes int)");
+    *n_rows = n, *in_ = in, *out_ = out, *has_bias_ = has_bias;
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias)
+{
+    const char *op = "matmul";
+    int64_t n, in, out;
+    int has_bias;
+    RLAE_TRY(matmul_check(y, x, w, bias, &n, &in, &out, &has_bias));
     if (y->device == RLAE_DEV_CUDA) {
         if (w->dtype == RLAE_BF16)
-            CUDA_OP(op, rlae_cuda_matmul_bf16w(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out,
+            CUDA_OP(op, rlae_cuda_matmul_bf16w(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out, 0,
                                                ops_stream));
-        CUDA_OP(op, rlae_cuda_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out, ops_stream));
+        CUDA_OP(op, rlae_cuda_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out, 0,
+                                     ops_stream));
     }
     if (n > 0)
         rlae_cpu_matmul(y->data, x->data, w->data, has_bias ? bias->data : NULL, n, in, out);
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_matmul_acc(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, rlae_tensor *scratch)
+{
+    const char *op = "matmul_acc";
+    int64_t n, in, out;
+    int has_bias;
+    RLAE_TRY(matmul_check(y, x, w, NULL, &n, &in, &out, &has_bias));
+    if (y->device == RLAE_DEV_CUDA) {
+        if (w->dtype == RLAE_BF16)
+            CUDA_OP(op, rlae_cuda_matmul_bf16w(y->data, x->data, w->data, NULL, n, in, out, 1, ops_stream));
+        CUDA_OP(op, rlae_cuda_matmul(y->data, x->data, w->data, NULL, n, in, out, 1, ops_stream));
+    }
+    RLAE_TRY(need(op, "scratch", scratch, RLAE_F32));
+    RLAE_TRY(same_device(op, y, scratch));
+    if (rlae_tensor_numel(scratch) != n * out)
+        return shape_error(op, "scratch must hold rows of x times rows of W elements", rlae_tensor_numel(scratch),
+                           n * out);
+    if (n > 0) {
+        rlae_cpu_matmul(scratch->data, x->data, w->data, NULL, n, in, out);
+        rlae_cpu_add(y->data, scratch->data, n * out);
+    }
+    return RLAE_OK;
+}
+
+rlae_status rlae_op_matmul_n(int n, rlae_tensor *const *y, const rlae_tensor *x, const rlae_tensor *const *w,
+                             const rlae_tensor *const *bias)
+{
+    if (n < 1 || n > RLAE_OP_MATMUL_MAX)
+        return rlae_fail(RLAE_ERR_RUNTIME, "op matmul_n: %d products (1..%d)", n, RLAE_OP_MATMUL_MAX);
+    int64_t rows_x = 0, in = 0, outs[RLAE_OP_MATMUL_MAX];
+    int has_bias[RLAE_OP_MATMUL_MAX], all_bf16 = 1;
+    for (int i = 0; i < n; i++) {
+        RLAE_TRY(matmul_check(y[i], x, w[i], bias ? bias[i] : NULL, &rows_x, &in, &outs[i], &has_bias[i]));
+        all_bf16 = all_bf16 && w[i]->dtype == RLAE_BF16;
+    }
+#ifdef RLAE_HAVE_CUDA
+    _Static_assert(RLAE_OP_MATMUL_MAX <= RLAE_CUDA_GEMV_MAX_MATS, "one launch must take every product");
+    if (x->device == RLAE_DEV_CUDA && all_bf16 && n > 1 && rows_x >= 1 && rows_x <= RLAE_CUDA_GEMV_MAX_ROWS) {
+        rlae_cuda_gemv_mat mats[RLAE_OP_MATMUL_MAX];
+        for (int i = 0; i < n; i++)
+            mats[i] = (rlae_cuda_gemv_mat){y[i]->data, w[i]->data, has_bias[i] ? bias[i]->data : NULL, outs[i]};
+        CUDA_OP("matmul_n", rlae_cuda_gemv_bf16_multi(mats, n, x->data, (int)rows_x, in, 0, ops_stream));
+    }
+#else
+    (void)all_bf16;
+#endif
+    for (int i = 0; i < n; i++)
+        RLAE_TRY(rlae_op_matmul(y[i], x, w[i], bias ? bias[i] : NULL));
     return RLAE_OK;
 }
 

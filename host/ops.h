@@ -40,6 +40,17 @@ rlae_status rlae_op_copy(rlae_tensor *dst, const rlae_tensor *src);
  * on CPU ops or in a build without CUDA. */
 void rlae_ops_set_cuda_stream(void *stream);
 void *rlae_ops_cuda_stream(void);
+/* Op graphs (CUDA graphs, cuda/graph.cu): between rlae_ops_capture_begin and rlae_ops_capture_end
+ * this thread's CUDA ops are recorded, not run, so they must not need the host in between (no copy
+ * to or from host memory, no sync); capture_end with keep = 0 discards the recording (after a
+ * failed op), else *graph replays the whole sequence with one rlae_ops_graph_launch, on this
+ * thread's ops stream, ordered with the ops queued before and after it. The recorded kernels keep
+ * their arguments: the same buffers, shapes and launch choices at every replay. RLAE_ERR_UNSUPPORTED
+ * on the CPU or in a build without CUDA. */
+rlae_status rlae_ops_capture_begin(rlae_device dev);
+rlae_status rlae_ops_capture_end(rlae_device dev, int keep, void **graph);
+rlae_status rlae_ops_graph_launch(rlae_device dev, void *graph);
+void rlae_ops_graph_free(void *graph);
 /* Waits until this thread's CUDA ops have finished (no-op for the CPU); timing and host reads of
  * device results that did not come through rlae_op_copy need it. */
 rlae_status rlae_ops_sync(rlae_device dev);
@@ -54,6 +65,16 @@ rlae_status rlae_op_fill_uniform(rlae_tensor *t, float lo, float hi, uint64_t se
 /* y[n, out] = x[n, in] W[out, in]^T (+ bias[out] when bias != NULL and bias->data != NULL).
  * W is in nn.Linear layout, fp32 (or bf16 on a CUDA device). y must not alias x or W. */
 rlae_status rlae_op_matmul(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, const rlae_tensor *bias);
+/* y[n, out] += x[n, in] W[out, in]^T, the residual connections: on a CUDA device in the same pass
+ * as the product; on the CPU through `scratch` ([n, out] fp32, overwritten), then an add, which is
+ * exactly rlae_op_matmul into scratch followed by rlae_op_add. */
+rlae_status rlae_op_matmul_acc(rlae_tensor *y, const rlae_tensor *x, const rlae_tensor *w, rlae_tensor *scratch);
+/* y[i] = x W[i]^T (+ bias[i]) for i < n <= RLAE_OP_MATMUL_MAX: several products of one x, each
+ * exactly as rlae_op_matmul computes it (bias may be NULL, or any bias[i] NULL/empty). On a CUDA
+ * device with bf16 W and few rows of x they run as one launch (a decode step's q/k/v and gate/up). */
+#define RLAE_OP_MATMUL_MAX 3
+rlae_status rlae_op_matmul_n(int n, rlae_tensor *const *y, const rlae_tensor *x, const rlae_tensor *const *w,
+                             const rlae_tensor *const *bias);
 
 /* out[i, :] = table[idx[i], :]. Embedding lookup, and picking rows (e.g. the last position of each
  * sequence). Every idx must be in [0, rows of table): checked on the CPU, RLAE_ERR_INPUT otherwise.

@@ -3,9 +3,12 @@
  * view on the model's device, and the per-row indices are staged on the host and copied over once
  * per chunk. Per layer, for the R rows of a chunk:
  *   xb = rmsnorm(x); q,k,v = xb Wq^T (+b), ...; rope(q,k); store k,v at (slot,pos); att = attention;
- *   x += att Wo^T; xb = rmsnorm(x); x += (silu(xb Wg^T) * xb Wu^T) Wd^T. */
+ *   x += att Wo^T; xb = rmsnorm(x); x += (silu(xb Wg^T) * xb Wu^T) Wd^T.
+ * On a CUDA device a decode step (one new token per sequence) is recorded once as an op graph and
+ * replayed with one launch (decode_step; RLAE_CUDA_GRAPHS=0 turns that off). */
 #include "model/forward.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The first r rows of a [rows, cols] scratch tensor. */
@@ -43,6 +46,8 @@ void rlae_model_free(rlae_model *m)
                           &m->last_h, &m->att_part};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rlae_ops_tensor_free(all[i]);
+    for (int i = 0; i < RLAE_FORWARD_GRAPHS; i++)
+        rlae_ops_graph_free(m->graphs[i].graph);
     free(m->h_tok);
     free(m->h_pos);
     free(m->h_slot);
@@ -65,6 +70,8 @@ rlae_status rlae_model_init(rlae_model *m, const rlae_model_weights *w, int max_
                          c->head_dim);
     m->w = w;
     m->device = w->tok_embeddings.device;
+    const char *graphs = getenv("RLAE_CUDA_GRAPHS");
+    m->use_graphs = m->device == RLAE_DEV_CUDA && !(graphs && strcmp(graphs, "0") == 0);
     m->max_seqs = max_seqs;
     m->chunk = chunk;
     m->q_dim = c->n_heads * c->head_dim;
@@ -165,24 +172,125 @@ static rlae_status layer_forward(rlae_model *m, rlae_kv_cache *cache, int l, int
     rlae_tensor kc = rlae_kv_cache_layer_k(cache, l), vc = rlae_kv_cache_layer_v(cache, l);
 
     RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &lw->attn_norm, c->norm_eps));
-    RLAE_TRY(rlae_op_matmul(&q, &xb, &lw->wq, &lw->bq));
-    RLAE_TRY(rlae_op_matmul(&k, &xb, &lw->wk, &lw->bk));
-    RLAE_TRY(rlae_op_matmul(&v, &xb, &lw->wv, &lw->bv));
+    rlae_tensor *qkv[3] = {&q, &k, &v};
+    const rlae_tensor *w_qkv[3] = {&lw->wq, &lw->wk, &lw->wv}, *b_qkv[3] = {&lw->bq, &lw->bk, &lw->bv};
+    RLAE_TRY(rlae_op_matmul_n(3, qkv, &xb, w_qkv, b_qkv));
     RLAE_TRY(rlae_op_rope(&q, &pos, c->n_heads, &m->rope));
     RLAE_TRY(rlae_op_rope(&k, &pos, c->n_kv_heads, &m->rope));
     /* Keys first, so that each row of the chunk sees the earlier rows of its own sequence. */
     RLAE_TRY(rlae_op_kv_store(&kc, &k, &slot, &pos));
     RLAE_TRY(rlae_op_kv_store(&vc, &v, &slot, &pos));
     RLAE_TRY(rlae_op_attention_ws(&att, &q, &kc, &vc, &slot, &pos, c->n_heads, c->n_kv_heads, &m->att_part));
-    RLAE_TRY(rlae_op_matmul(&xb2, &att, &lw->wo, NULL));
-    RLAE_TRY(rlae_op_add(&x, &xb2));
+    RLAE_TRY(rlae_op_matmul_acc(&x, &att, &lw->wo, &xb2));
 
     RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &lw->ffn_norm, c->norm_eps));
-    RLAE_TRY(rlae_op_matmul(&hb, &xb, &lw->w_gate, NULL));
-    RLAE_TRY(rlae_op_matmul(&hb2, &xb, &lw->w_up, NULL));
+    rlae_tensor *gate_up[2] = {&hb, &hb2};
+    const rlae_tensor *w_gate_up[2] = {&lw->w_gate, &lw->w_up};
+    RLAE_TRY(rlae_op_matmul_n(2, gate_up, &xb, w_gate_up, NULL));
     RLAE_TRY(rlae_op_swiglu(&hb, &hb, &hb2));
-    RLAE_TRY(rlae_op_matmul(&xb2, &hb, &lw->w_down, NULL));
-    RLAE_TRY(rlae_op_add(&x, &xb2));
+    RLAE_TRY(rlae_op_matmul_acc(&x, &hb, &lw->w_down, &xb2));
+    return RLAE_OK;
+}
+
+/* The device work of one chunk whose indices (tok, pos, slot and the n_last rows of last_row) are
+ * on the device: embeddings, the layers, the per-token outputs, and the pre-norm rows of the
+ * sequences that end in this chunk, which land in consecutive rows of last_x from first_last_seq
+ * (sequences end in order). */
+static rlae_status chunk_forward(rlae_model *m, rlae_kv_cache *cache, int64_t t0, int64_t R, int n_last,
+                                 int first_last_seq, float *logits_all, float *hidden_all)
+{
+    const rlae_model_config *c = &m->w->cfg;
+    rlae_tensor x = head_rows(&m->x, R), tok = head_n(&m->tok, R);
+    RLAE_TRY(rlae_op_gather_rows(&x, &m->w->tok_embeddings, &tok));
+    for (int l = 0; l < c->n_layers; l++)
+        RLAE_TRY(layer_forward(m, cache, l, R));
+    if (logits_all || hidden_all) {
+        int64_t shape_h[2] = {R, c->dim};
+        rlae_tensor xb = hidden_all ? rlae_tensor_view(hidden_all + t0 * c->dim, RLAE_F32, m->device, 2, shape_h)
+                                    : head_rows(&m->xb, R);
+        RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &m->w->final_norm, c->norm_eps));
+        if (logits_all) {
+            int64_t shape_v[2] = {R, c->vocab_size};
+            rlae_tensor lg = rlae_tensor_view(logits_all + t0 * c->vocab_size, RLAE_F32, m->device, 2, shape_v);
+            RLAE_TRY(rlae_op_matmul(&lg, &xb, &m->w->lm_head, NULL));
+        }
+    }
+    if (n_last > 0) {
+        rlae_tensor last = head_n(&m->last_row, n_last);
+        rlae_tensor dst = row_range(&m->last_x, first_last_seq, n_last);
+        RLAE_TRY(rlae_op_gather_rows(&dst, &x, &last));
+    }
+    return RLAE_OK;
+}
+
+/* The final norm of the n_seqs last rows (into hidden_out, or scratch) and their logits. */
+static rlae_status head_forward(rlae_model *m, int n_seqs, float *logits_out, float *hidden_out)
+{
+    const rlae_model_config *c = &m->w->cfg;
+    rlae_tensor lx = head_rows(&m->last_x, n_seqs);
+    int64_t shape_h[2] = {n_seqs, c->dim};
+    rlae_tensor h = hidden_out ? rlae_tensor_view(hidden_out, RLAE_F32, m->device, 2, shape_h)
+                               : head_rows(&m->last_h, n_seqs);
+    RLAE_TRY(rlae_op_rmsnorm(&h, &lx, &m->w->final_norm, c->norm_eps));
+    if (logits_out) {
+        int64_t shape_v[2] = {n_seqs, c->vocab_size};
+        rlae_tensor lg = rlae_tensor_view(logits_out, RLAE_F32, m->device, 2, shape_v);
+        RLAE_TRY(rlae_op_matmul(&lg, &h, &m->w->lm_head, NULL));
+    }
+    return RLAE_OK;
+}
+
+/* The graph slot of a decode step's key: the matching one, else a free or the least recently used
+ * one (its graph freed), reset to this key. */
+static struct rlae_forward_graph *graph_slot(rlae_model *m, const rlae_kv_cache *cache, int64_t R,
+                                             const float *logits, const float *hidden)
+{
+    struct rlae_forward_graph *g = NULL, *lru = &m->graphs[0];
+    for (int i = 0; i < RLAE_FORWARD_GRAPHS && !g; i++) {
+        struct rlae_forward_graph *e = &m->graphs[i];
+        if (e->seen && e->rows == R && e->cache_k == cache->k.data && e->cache_v == cache->v.data &&
+            e->cache_slots == cache->n_slots && e->cache_capacity == cache->capacity && e->logits == logits &&
+            e->hidden == hidden)
+            g = e;
+        else if (e->used < lru->used)
+            lru = e;
+    }
+    if (!g) {
+        g = lru;
+        rlae_ops_graph_free(g->graph);
+        *g = (struct rlae_forward_graph){.rows = R, .cache_k = cache->k.data, .cache_v = cache->v.data,
+                                         .cache_slots = cache->n_slots, .cache_capacity = cache->capacity,
+                                         .logits = logits, .hidden = hidden};
+    }
+    g->used = ++m->graph_clock;
+    return g;
+}
+
+/* One decode step of R sequences (rows 0..R-1, indices on the device): eagerly the first time its
+ * key is seen (which also lets every lazily grown buffer reach its size outside a capture), then
+ * captured into a graph, then replayed. */
+static rlae_status decode_step(rlae_model *m, rlae_kv_cache *cache, int64_t R, float *logits_out, float *hidden_out)
+{
+    struct rlae_forward_graph *g = graph_slot(m, cache, R, logits_out, hidden_out);
+    if (!g->seen) {
+        g->seen = 1;
+        RLAE_TRY(chunk_forward(m, cache, 0, R, (int)R, 0, NULL, NULL));
+        return head_forward(m, (int)R, logits_out, hidden_out);
+    }
+    if (!g->graph) {
+        RLAE_TRY(rlae_ops_capture_begin(m->device));
+        rlae_status s = chunk_forward(m, cache, 0, R, (int)R, 0, NULL, NULL);
+        if (s == RLAE_OK)
+            s = head_forward(m, (int)R, logits_out, hidden_out);
+        rlae_status e = rlae_ops_capture_end(m->device, s == RLAE_OK, &g->graph);
+        if (s != RLAE_OK || e != RLAE_OK) {
+            g->seen = 0; /* the next step runs eagerly and tries again */
+            return rlae_wrap(s != RLAE_OK ? s : e, "forward: capturing a decode step (set RLAE_CUDA_GRAPHS=0 to run "
+                             "without CUDA graphs): ");
+        }
+    }
+    RLAE_TRY(rlae_ops_graph_launch(m->device, g->graph));
+    m->graph_replays++;
     return RLAE_OK;
 }
 
@@ -190,11 +298,11 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
                                 const int *n_new, const int32_t *tokens, float *logits_all, float *hidden_all,
                                 float *logits_out, float *hidden_out)
 {
-    const rlae_model_config *c = &m->w->cfg;
     int64_t total = 0;
     RLAE_TRY(check_request(m, cache, n_seqs, seq_ids, n_new, tokens, &total));
     int need_last = logits_out || hidden_out;
-    int64_t shape_v[2] = {0, c->vocab_size};
+    /* A decode step (one new token per sequence, all in one chunk) runs through a CUDA graph. */
+    int decode = m->use_graphs && need_last && !logits_all && !hidden_all && total == n_seqs && total <= m->chunk;
 
     /* Walk the flattened tokens chunk by chunk; (s, o) is the sequence and offset of the next row. */
     int s = 0, o = 0;
@@ -222,46 +330,21 @@ static rlae_status forward_impl(rlae_model *m, rlae_kv_cache *cache, int n_seqs,
         RLAE_TRY(rlae_op_copy(&pos, &h_pos));
         RLAE_TRY(rlae_op_copy(&slot, &h_slot));
 
-        rlae_tensor x = head_rows(&m->x, R);
-        RLAE_TRY(rlae_op_gather_rows(&x, &m->w->tok_embeddings, &tok));
-        for (int l = 0; l < c->n_layers; l++)
-            RLAE_TRY(layer_forward(m, cache, l, R));
-
-        if (logits_all || hidden_all) {
-            int64_t shape_h[2] = {R, c->dim};
-            rlae_tensor xb = hidden_all ? rlae_tensor_view(hidden_all + t0 * c->dim, RLAE_F32, m->device, 2, shape_h)
-                                        : head_rows(&m->xb, R);
-            RLAE_TRY(rlae_op_rmsnorm(&xb, &x, &m->w->final_norm, c->norm_eps));
-            if (logits_all) {
-                shape_v[0] = R;
-                rlae_tensor lg = rlae_tensor_view(logits_all + t0 * c->vocab_size, RLAE_F32, m->device, 2, shape_v);
-                RLAE_TRY(rlae_op_matmul(&lg, &xb, &m->w->lm_head, NULL));
-            }
-        }
         if (need_last && n_last > 0) {
-            /* Sequences end in order, so this chunk's last rows belong to consecutive sequences
-             * first_last_seq.. and land in consecutive rows of last_x. */
             int64_t shape_n[1] = {n_last};
             rlae_tensor h_last = rlae_tensor_view(m->h_last, RLAE_I32, RLAE_DEV_CPU, 1, shape_n);
             rlae_tensor last = head_n(&m->last_row, n_last);
             RLAE_TRY(rlae_op_copy(&last, &h_last));
-            rlae_tensor dst = row_range(&m->last_x, first_last_seq, n_last);
-            RLAE_TRY(rlae_op_gather_rows(&dst, &x, &last));
         }
+        if (decode) { /* one chunk holds the whole step (total == n_seqs <= chunk) */
+            RLAE_TRY(decode_step(m, cache, R, logits_out, hidden_out));
+            break;
+        }
+        RLAE_TRY(chunk_forward(m, cache, t0, R, need_last ? n_last : 0, first_last_seq, logits_all, hidden_all));
     }
 
-    if (need_last) {
-        rlae_tensor lx = head_rows(&m->last_x, n_seqs);
-        int64_t shape_h[2] = {n_seqs, c->dim};
-        rlae_tensor h = hidden_out ? rlae_tensor_view(hidden_out, RLAE_F32, m->device, 2, shape_h)
-                                   : head_rows(&m->last_h, n_seqs);
-        RLAE_TRY(rlae_op_rmsnorm(&h, &lx, &m->w->final_norm, c->norm_eps));
-        if (logits_out) {
-            shape_v[0] = n_seqs;
-            rlae_tensor lg = rlae_tensor_view(logits_out, RLAE_F32, m->device, 2, shape_v);
-            RLAE_TRY(rlae_op_matmul(&lg, &h, &m->w->lm_head, NULL));
-        }
-    }
+    if (need_last && !decode)
+        RLAE_TRY(head_forward(m, n_seqs, logits_out, hidden_out));
     for (int i = 0; i < n_seqs; i++)
         cache->len[seq_ids[i]] += n_new[i];
     return RLAE_OK;

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #define RLAE_FORWARD_DEFAULT_CHUNK 256
+#define RLAE_FORWARD_GRAPHS 8 /* decode-step graphs kept per model (least recently used goes) */
 
 typedef struct {
     const rlae_model_weights *w; /* not owned */
@@ -50,6 +51,21 @@ typedef struct {
     rlae_tensor att_part;                 /* CUDA only: the attention's split-K partials (ops.h
                                              rlae_op_attention_ws), a fixed size; empty on the CPU */
     int32_t *h_tok, *h_pos, *h_slot, *h_last; /* host staging of the index tensors, [chunk] */
+    /* CUDA graphs of decode steps (one new token per sequence), each for the shapes and buffers it
+     * bakes in: the rows, the cache and the outputs. A step runs eagerly the first time its key is
+     * seen, is captured the second time and replayed from then on (forward.c). */
+    struct rlae_forward_graph {
+        int64_t rows;
+        const void *cache_k, *cache_v;
+        int cache_slots, cache_capacity;
+        const float *logits, *hidden;
+        int seen;
+        void *graph;
+        uint64_t used;
+    } graphs[RLAE_FORWARD_GRAPHS];
+    uint64_t graph_clock;
+    int use_graphs;     /* CUDA models: 1 unless the environment sets RLAE_CUDA_GRAPHS=0 */
+    long graph_replays; /* decode steps replayed from a graph so far */
 } rlae_model;
 
 /* Prepares a model to run `w` (which must outlive it): checks the config, allocates scratch for at

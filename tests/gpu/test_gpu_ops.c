@@ -7,6 +7,8 @@
  *   matmul bf16 W, rows <= 8 (GEMV kernel)      the same bound against the CPU on the bf16-rounded W
  *   matmul bf16 W, rows > 8 (cublasGemmEx)      the same bound against the CPU on bf16-rounded W AND
  *                                               x (the GPU rounds x to bf16 for the tensor cores)
+ *   matmul_n (bf16, one launch for 3 products)  exact against the single matmuls
+ *   matmul_acc (y += x W^T)                     GEMV: exact against matmul + add; cuBLAS 1e-5
  *   rmsnorm                                     1e-5 relative + 1e-6
  *   swiglu                                      2e-6 relative + 1e-7 (expf of CUDA vs glibc)
  *   softmax                                     1e-5 relative + 1e-9
@@ -126,6 +128,79 @@ static void test_matmul(void)
     rlae_tensor X = rlae_tensor_view(x, RLAE_F32, RLAE_DEV_CPU, 2, (int64_t[]){1, 2});
     rlae_tensor Y = rlae_tensor_view(y, RLAE_F32, RLAE_DEV_CPU, 2, (int64_t[]){1, 2});
     CHECK(rlae_op_matmul(&Y, &X, &W, NULL) == RLAE_ERR_UNSUPPORTED);
+}
+
+/* matmul_n: three bf16 products of one x in one launch (rows <= 8) or one by one (rows > 8, and a
+ * mix with an fp32 W) must equal the single matmuls bit for bit; those are checked against the CPU
+ * above. Odd output sizes (37, 64, 5) so that a warp's matrix changes inside a block; in 40 takes
+ * the 16-byte path, in 41 the scalar one. */
+static void test_matmul_n(void)
+{
+    for (int vi = 0; vi < 2; vi++) {
+        int64_t in = vi ? 41 : 40, outs[3] = {37, 64, 5};
+        rlae_tensor W[3], B[3];
+        for (int i = 0; i < 3; i++) {
+            float *w = gpu_test_rand((size_t)(in * outs[i]), -0.5f, 0.5f, 10 + i);
+            float *b = gpu_test_rand((size_t)outs[i], -1, 1, 20 + i);
+            uint16_t *wb = malloc(sizeof(uint16_t) * (size_t)(in * outs[i]));
+            for (int64_t j = 0; j < in * outs[i]; j++)
+                wb[j] = rlae_f32_to_bf16(w[j]);
+            W[i] = gpu_upload(wb, RLAE_BF16, 2, (int64_t[]){outs[i], in});
+            B[i] = gpu_upload(b, RLAE_F32, 1, (int64_t[]){outs[i]});
+            free(w), free(b), free(wb);
+        }
+        int64_t rows[] = {1, 5, 8, 9};
+        for (int ri = 0; ri < 4; ri++) {
+            int64_t n = rows[ri];
+            float *x = gpu_test_rand((size_t)(n * in), -1, 1, 30);
+            rlae_tensor X = gpu_upload(x, RLAE_F32, 2, (int64_t[]){n, in}), Y[3], R[3];
+            for (int i = 0; i < 3; i++) {
+                Y[i] = gpu_upload(NULL, RLAE_F32, 2, (int64_t[]){n, outs[i]});
+                R[i] = gpu_upload(NULL, RLAE_F32, 2, (int64_t[]){n, outs[i]});
+            }
+            rlae_tensor *ys[3] = {&Y[0], &Y[1], &Y[2]};
+            const rlae_tensor *ws[3] = {&W[0], &W[1], &W[2]}, *bs[3] = {&B[0], NULL, &B[2]};
+            OK(rlae_op_matmul_n(3, ys, &X, ws, bs));
+            for (int i = 0; i < 3; i++) {
+                OK(rlae_op_matmul(&R[i], &X, &W[i], bs[i]));
+                size_t cnt = (size_t)(n * outs[i]);
+                float *a = malloc(sizeof(float) * cnt), *r = malloc(sizeof(float) * cnt);
+                gpu_download(a, &Y[i]);
+                gpu_download(r, &R[i]);
+                CHECK_MSG(memcmp(a, r, sizeof(float) * cnt) == 0, "matmul_n in %lld rows %lld product %d differs from "
+                          "matmul", (long long)in, (long long)n, i);
+                free(a), free(r);
+                rlae_ops_tensor_free(&Y[i]);
+                rlae_ops_tensor_free(&R[i]);
+            }
+            /* matmul_acc: y0 + x W^T in one pass; the GEMV (rows <= 8) exactly as matmul then add, cuBLAS
+             * (beta = 1) within fp32 rounding of that */
+            size_t cnt = (size_t)(n * outs[0]);
+            float *y0 = gpu_test_rand(cnt, -1, 1, 40), *a = malloc(sizeof(float) * cnt), *r = malloc(sizeof(float) * cnt);
+            rlae_tensor Ya = gpu_upload(y0, RLAE_F32, 2, (int64_t[]){n, outs[0]});
+            rlae_tensor Yr = gpu_upload(y0, RLAE_F32, 2, (int64_t[]){n, outs[0]});
+            rlae_tensor Pr = gpu_upload(NULL, RLAE_F32, 2, (int64_t[]){n, outs[0]});
+            OK(rlae_op_matmul_acc(&Ya, &X, &W[0], NULL));
+            OK(rlae_op_matmul(&Pr, &X, &W[0], NULL));
+            OK(rlae_op_add(&Yr, &Pr));
+            gpu_download(a, &Ya);
+            gpu_download(r, &Yr);
+            if (n <= 8) /* the GEMV kernel (RLAE_CUDA_GEMV_MAX_ROWS) */
+                CHECK_MSG(memcmp(a, r, sizeof(float) * cnt) == 0, "matmul_acc in %lld rows %lld differs from matmul "
+                          "+ add", (long long)in, (long long)n);
+            else
+                expect("matmul_acc (cublasGemmEx, beta 1)", a, r, cnt, 1e-5, 1e-5);
+            rlae_ops_tensor_free(&Ya), rlae_ops_tensor_free(&Yr), rlae_ops_tensor_free(&Pr);
+            free(y0), free(a), free(r);
+            rlae_ops_tensor_free(&X);
+            free(x);
+        }
+        for (int i = 0; i < 3; i++)
+            rlae_ops_tensor_free(&W[i]), rlae_ops_tensor_free(&B[i]);
+    }
+    /* wrong counts are refused */
+    CHECK(rlae_op_matmul_n(0, NULL, NULL, NULL, NULL) == RLAE_ERR_RUNTIME);
+    CHECK(rlae_op_matmul_n(RLAE_OP_MATMUL_MAX + 1, NULL, NULL, NULL, NULL) == RLAE_ERR_RUNTIME);
 }
 
 /* ---- gather_rows, add, swiglu, rmsnorm --------------------------------------------------------- */
@@ -365,6 +440,7 @@ int main(void)
 {
     gpu_test_require_gpu();
     test_matmul();
+    test_matmul_n();
     test_rowwise();
     test_softmax_stats();
     test_rope();

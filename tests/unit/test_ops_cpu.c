@@ -91,6 +91,47 @@ static void test_matmul(void)
     CHECK(rlae_op_matmul(&Y, &Xh, &W, NULL) == RLAE_ERR_UNSUPPORTED);
 }
 
+/* matmul_acc on the CPU is matmul into the scratch then add, bit for bit; matmul_n is the single
+ * matmuls; wrong scratch sizes are refused. */
+static void test_matmul_fused(void)
+{
+    int n = 3, in = 37, outs[3] = {23, 5, 9};
+    float *x = rand_buf((size_t)n * in, 1), *y0 = rand_buf((size_t)n * 23, 1);
+    float *w[3], *b[3], *ya = malloc(sizeof(float) * n * 23), *yr = malloc(sizeof(float) * n * 23);
+    float *sc = malloc(sizeof(float) * n * 23), *p = malloc(sizeof(float) * n * 23);
+    for (int i = 0; i < 3; i++)
+        w[i] = rand_buf((size_t)outs[i] * in, 1), b[i] = rand_buf(outs[i], 1);
+    memcpy(ya, y0, sizeof(float) * n * 23);
+    memcpy(yr, y0, sizeof(float) * n * 23);
+    rlae_tensor X = t2(x, n, in), W0 = t2(w[0], 23, in), Ya = t2(ya, n, 23), Yr = t2(yr, n, 23);
+    rlae_tensor S = t2(sc, n, 23), P = t2(p, n, 23);
+    CHECK(rlae_op_matmul_acc(&Ya, &X, &W0, &S) == RLAE_OK);
+    CHECK(rlae_op_matmul(&P, &X, &W0, NULL) == RLAE_OK);
+    CHECK(rlae_op_add(&Yr, &P) == RLAE_OK);
+    CHECK_MSG(memcmp(ya, yr, sizeof(float) * n * 23) == 0, "matmul_acc differs from matmul + add");
+    rlae_tensor Sbad = t2(sc, n, 22);
+    CHECK(rlae_op_matmul_acc(&Ya, &X, &W0, &Sbad) == RLAE_ERR_RUNTIME);
+    CHECK(rlae_op_matmul_acc(&Ya, &X, &W0, NULL) == RLAE_ERR_RUNTIME);
+
+    float *yn[3], *ys[3];
+    rlae_tensor Yn[3], Ys[3], Wt[3], Bt[3];
+    for (int i = 0; i < 3; i++) {
+        yn[i] = malloc(sizeof(float) * n * outs[i]), ys[i] = malloc(sizeof(float) * n * outs[i]);
+        Yn[i] = t2(yn[i], n, outs[i]), Ys[i] = t2(ys[i], n, outs[i]);
+        Wt[i] = t2(w[i], outs[i], in), Bt[i] = t1(b[i], outs[i]);
+    }
+    rlae_tensor *yp[3] = {&Yn[0], &Yn[1], &Yn[2]};
+    const rlae_tensor *wp[3] = {&Wt[0], &Wt[1], &Wt[2]}, *bp[3] = {&Bt[0], NULL, &Bt[2]};
+    CHECK(rlae_op_matmul_n(3, yp, &X, wp, bp) == RLAE_OK);
+    for (int i = 0; i < 3; i++) {
+        CHECK(rlae_op_matmul(&Ys[i], &X, &Wt[i], bp[i]) == RLAE_OK);
+        CHECK_MSG(memcmp(yn[i], ys[i], sizeof(float) * n * outs[i]) == 0, "matmul_n product %d differs", i);
+        free(yn[i]), free(ys[i]), free(w[i]), free(b[i]);
+    }
+    CHECK(rlae_op_matmul_n(4, yp, &X, wp, bp) == RLAE_ERR_RUNTIME);
+    free(x), free(y0), free(ya), free(yr), free(sc), free(p);
+}
+
 static void test_elementwise(void)
 {
     enum { R = 3, D = 67 };
@@ -347,6 +388,7 @@ static void test_memory(void)
 int main(void)
 {
     test_matmul();
+    test_matmul_fused();
     test_elementwise();
     test_softmax_stats();
     test_rope();
