@@ -31,15 +31,6 @@ rlae_status rlae_ensemble_device(const rlae_config *cfg, rlae_device *out)
     rlae_status s = rlae_device_resolve(req, out);
     if (s != RLAE_OK)
         return rlae_wrap(s, "%s: run.device %s: ", src, rlae_device_request_name(req));
-    if (*out == RLAE_DEV_CUDA && cfg->task.mc_scoring != RLAE_MC_GENERATE) {
-        *out = RLAE_DEV_CPU;
-        if (req == RLAE_DEVREQ_CUDA)
-            return rlae_fail(RLAE_ERR_INPUT, "%s: run.device cuda with task.mc_scoring %s: log-likelihood scoring "
-                             "runs on the CPU only; set run.device=cpu (or auto), or task.mc_scoring=generate", src,
-                             cfg->task.mc_scoring == RLAE_MC_LOGLIK ? "loglik" : "loglik_norm");
-        rlae_info("%s: task.mc_scoring is log-likelihood, which runs on the CPU only: the ensemble stays on the CPU",
-                  src);
-    }
     return RLAE_OK;
 }
 

@@ -280,6 +280,15 @@ static double row_logprob(const float *row, int V, int target, float *entropy, f
     return (double)row[target] - mx - lz;
 }
 
+/* The first `rows` rows of a device output into host memory. */
+static rlae_status download_rows(float *host, const rlae_tensor *d, int64_t rows)
+{
+    int64_t shape[2] = {rows, d->shape[1]};
+    rlae_tensor src = rlae_tensor_view(d->data, RLAE_F32, d->device, 2, shape);
+    rlae_tensor dst = rlae_tensor_view(host, RLAE_F32, RLAE_DEV_CPU, 2, shape);
+    return rlae_op_copy(&dst, &src);
+}
+
 /* Member k's log-likelihoods for items it[0..nb-1] in cache slots 0..nb-1. The contexts go in one
  * forward call (the state the policy sees, and the first option token's probability); then, option
  * by option, each slot is cut back to its context and the option's remaining tokens are appended
@@ -302,6 +311,19 @@ static rlae_status ll_member(rlae_member *m, int k, ll_item *it, int nb, float *
     float *logits = rlae_malloc((size_t)nb * V * sizeof *logits);
     float *all = rlae_malloc(tot_rest * (size_t)V * sizeof *all);
     rlae_status s = tok && logits && all ? RLAE_OK : RLAE_ERR_NOMEM;
+    /* A member on a GPU writes its outputs to device buffers, copied back after each forward. */
+    rlae_device dev = m->model.device;
+    rlae_tensor d_logits = {0}, d_all = {0}, d_hidden = {0};
+    if (s == RLAE_OK && dev != RLAE_DEV_CPU) {
+        s = rlae_ops_tensor_alloc(&d_logits, RLAE_F32, dev, 2, (int64_t[]){nb, V});
+        if (s == RLAE_OK)
+            s = rlae_ops_tensor_alloc(&d_all, RLAE_F32, dev, 2, (int64_t[]){(int64_t)tot_rest, V});
+        if (s == RLAE_OK && hidden)
+            s = rlae_ops_tensor_alloc(&d_hidden, RLAE_F32, dev, 2, (int64_t[]){nb, m->w.cfg.dim});
+    }
+    float *out_logits = dev != RLAE_DEV_CPU ? d_logits.data : logits;
+    float *out_all = dev != RLAE_DEV_CPU ? d_all.data : all;
+    float *out_hidden = dev != RLAE_DEV_CPU && hidden ? d_hidden.data : hidden;
     size_t at = 0;
     for (int b = 0; b < nb && s == RLAE_OK; b++) {
         s = rlae_kv_cache_reset(&m->cache, b);
@@ -311,7 +333,11 @@ static rlae_status ll_member(rlae_member *m, int k, ll_item *it, int nb, float *
         at += it[b].n_ctx[k];
     }
     if (s == RLAE_OK)
-        s = rlae_forward(&m->model, &m->cache, nb, slots, n_new, tok, logits, hidden);
+        s = rlae_forward(&m->model, &m->cache, nb, slots, n_new, tok, out_logits, out_hidden);
+    if (s == RLAE_OK && dev != RLAE_DEV_CPU)
+        s = download_rows(logits, &d_logits, nb);
+    if (s == RLAE_OK && dev != RLAE_DEV_CPU && hidden)
+        s = download_rows(hidden, &d_hidden, nb);
     for (int b = 0; b < nb && s == RLAE_OK; b++)
         (void)row_logprob(logits + (size_t)b * V, V, 0, &entropy[b * K + k], &top1[b * K + k]);
     for (int j = 0; j < max_opt && s == RLAE_OK; j++) {
@@ -330,7 +356,9 @@ static rlae_status ll_member(rlae_member *m, int k, ll_item *it, int nb, float *
             }
         }
         if (s == RLAE_OK && n_seq > 0)
-            s = rlae_forward_all(&m->model, &m->cache, n_seq, slots, n_new, tok, all, NULL, NULL);
+            s = rlae_forward_all(&m->model, &m->cache, n_seq, slots, n_new, tok, out_all, NULL, NULL);
+        if (s == RLAE_OK && n_seq > 0 && dev != RLAE_DEV_CPU)
+            s = download_rows(all, &d_all, (int64_t)at);
         size_t row = 0;
         for (int q = 0; q < n_seq && s == RLAE_OK; q++) {
             ll_option *o = &it[slots[q]].opt[j];
@@ -338,6 +366,9 @@ static rlae_status ll_member(rlae_member *m, int k, ll_item *it, int nb, float *
                 o->loglik[k] += row_logprob(all + row * V, V, o->cont[k][i], NULL, NULL);
         }
     }
+    rlae_ops_tensor_free(&d_logits);
+    rlae_ops_tensor_free(&d_all);
+    rlae_ops_tensor_free(&d_hidden);
     free(tok);
     free(logits);
     free(all);
