@@ -42,7 +42,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>
 
 gpu_c_tests=(test_gpu_device test_gpu_ops test_gpu_attention test_gpu_forward test_gpu_mix_select
              test_gpu_ppo_loss test_gpu_adam test_gpu_ensemble)
-gpu_sh_tests=(test_gpu_generate test_gpu_ensemble_generate)
+gpu_sh_tests=(test_gpu_generate test_gpu_ensemble_generate test_gpu_eval_loglik)
 
 for step in "${steps[@]}"; do
   case $step in
