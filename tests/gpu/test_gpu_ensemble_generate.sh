@@ -23,19 +23,7 @@ C="$tmp/tiny.yaml"
 gen() { local o=$1; shift; "$RLAE_BIN" generate "$C" "$@" > "$tmp/$o.out" 2> "$tmp/$o.err"; echo $? > "$tmp/$o.rc"; }
 
 gen probe run.device=cuda ensemble.max_new_tokens=4
-if [ "$(cat "$tmp/probe.rc")" != 0 ] && [ "$(cat "$tmp/probe.rc")" != 2 ]; then
-  echo "FAIL: run.device=cuda failed (exit $(cat "$tmp/probe.rc")), which is neither a run nor the no-GPU refusal:"
-  head -5 "$tmp/probe.err"; exit 1
-fi
-if [ "$(cat "$tmp/probe.rc")" = 2 ]; then
-  expect_match '^2$' "$(cat "$tmp/probe.rc")" "run.device=cuda without a GPU exits 2"
-  expect_match 'run.device cuda' "$(cat "$tmp/probe.err")" "the error names run.device"
-  expect_match 'no CUDA backend|no GPU is usable' "$(cat "$tmp/probe.err")" "the error says why"
-  expect_match 'device: cpu or auto' "$(cat "$tmp/probe.err")" "the error says what to do"
-  echo "$(basename "$0" .sh): $passes passed, $fails failed (no GPU: the GPU part is skipped)"
-  [ "$fails" -eq 0 ] || exit 1
-  exit 77
-fi
+gpu_probe_or_skip "run.device=cuda" "$tmp/probe.rc" "$tmp/probe.err" 'run.device cuda' 'device: cpu or auto'
 
 F32="members.0.dtype=fp32 members.1.dtype=fp32"
 same() { # name, then the arguments of both runs

@@ -14,18 +14,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 gen() { local o=$1; shift; "$RLAE_BIN" generate "$@" > "$tmp/$o.out" 2> "$tmp/$o.err"; echo $? > "$tmp/$o.rc"; }
 
 gen probe --model "$S" --device cuda --temperature 0 --max-tokens 4
-if [ "$(cat "$tmp/probe.rc")" != 0 ] && [ "$(cat "$tmp/probe.rc")" != 2 ]; then
-  echo "FAIL: --device cuda failed (exit $(cat "$tmp/probe.rc")), which is neither a run nor the no-GPU refusal:"
-  head -5 "$tmp/probe.err"; exit 1
-fi
-if [ "$(cat "$tmp/probe.rc")" = 2 ]; then
-  expect_match '^2$' "$(cat "$tmp/probe.rc")" "--device cuda without a GPU exits 2"
-  expect_match 'no CUDA backend|no GPU is usable' "$(cat "$tmp/probe.err")" "the error says why"
-  expect_match 'rebuild with -DRLAE_CUDA=ON|nvidia-smi' "$(cat "$tmp/probe.err")" "the error says what to do"
-  echo "$(basename "$0" .sh): $passes passed, $fails failed (no GPU: the GPU part is skipped)"
-  [ "$fails" -eq 0 ] || exit 1
-  exit 77
-fi
+gpu_probe_or_skip "--device cuda" "$tmp/probe.rc" "$tmp/probe.err" 'rebuild with -DRLAE_CUDA=ON|nvidia-smi'
 
 for model in "$S" "$M/babyllama105/model5000.bin"; do
   [ -f "$model" ] || continue

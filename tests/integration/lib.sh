@@ -35,3 +35,18 @@ members:
   - {name: baby, path: "$M/babyllama105/model5000.bin", tokenizer: "$M/babyllama105/tok105.bin"}
 YAML
 }
+# gpu_probe_or_skip WHAT RC_FILE ERR_FILE FIX_PATTERN...: after a first run that asked for the GPU.
+# Exit 0 (it ran) returns. Exit 2 (the no-GPU refusal) checks that the message says why and matches
+# each FIX_PATTERN, then skips (77), or fails if a check did. Any other exit fails the test.
+gpu_probe_or_skip() {
+  local what=$1 rc err p; rc=$(cat "$2"); err=$(cat "$3"); shift 3
+  [ "$rc" = 0 ] && return 0
+  if [ "$rc" != 2 ]; then
+    echo "FAIL: $what failed (exit $rc), which is neither a run nor the no-GPU refusal:"
+    printf '%s\n' "$err" | head -5; exit 1; fi
+  expect_match 'no CUDA backend|no GPU is usable' "$err" "$what without a GPU: the error says why"
+  for p in "$@"; do expect_match "$p" "$err" "$what without a GPU: the error matches /$p/"; done
+  echo "$(basename "$0" .sh): $passes passed, $fails failed (no GPU: the GPU part is skipped)"
+  [ "$fails" -eq 0 ] || exit 1
+  exit 77
+}
